@@ -1,0 +1,180 @@
+import { DEFAULT_TASK_QUEUE, type DeliveryPolicy } from './messages.js';
+
+/** Thrown for a bad or missing environment variable; the message names the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface Config {
+  serviceName: string;
+  serviceVersion: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    /** TLS on when a client certificate, an API key or TEMPORAL_TLS=true is given. */
+    tls: boolean;
+    tlsCertPath: string | undefined;
+    tlsKeyPath: string | undefined;
+    tlsCaPath: string | undefined;
+    tlsServerName: string | undefined;
+    apiKey: string | undefined;
+  };
+  /** Undefined only for the local stack and tests, which start an embedded Postgres. */
+  databaseUrl: string | undefined;
+  http: { host: string; port: number; bodyLimitBytes: number; temporalTimeoutMs: number };
+  ssnServiceTokens: string[];
+  webhooks: DeliveryPolicy & {
+    allowHttp: boolean;
+    /** CIDRs that are allowed although private/reserved (tests and local development only). */
+    allowedPrivateCidrs: string[];
+    secretGraceMs: number;
+  };
+  visitLingerMs: number;
+  worker: {
+    shutdownGraceMs: number;
+    maxConcurrentActivities: number;
+    maxConcurrentWorkflowTasks: number;
+    maxCachedWorkflows: number;
+    metricsBind: string | undefined;
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+function str(env: Env, name: string, fallback: string): string {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? fallback : value;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function num(env: Env, name: string, fallback: number, min: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) throw new ConfigError(`${name} must be a number >= ${min}, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/** Durations accept milliseconds (`1500`) or a unit (`500ms`, `5s`, `2h`, `30d`). */
+export function parseDuration(name: string, raw: string): number {
+  const match = DURATION.exec(raw.trim());
+  if (!match) throw new ConfigError(`${name} must be a duration like 1500, 5s, 2h or 30d, got ${JSON.stringify(raw)}`);
+  return Math.round(Number(match[1]) * UNIT_MS[(match[2] ?? 'ms') as keyof typeof UNIT_MS]);
+}
+
+function duration(env: Env, name: string, fallback: string, minMs = 0): number {
+  const value = parseDuration(name, optional(env, name) ?? fallback);
+  if (value < minMs) throw new ConfigError(`${name} must be at least ${minMs} ms`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = optional(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function list(env: Env, name: string): string[] {
+  return (optional(env, name) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw as T;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Reads and validates every setting once; throws ConfigError naming the variable. */
+export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
+  const databaseUrl = optional(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  const tlsCertPath = optional(env, 'TEMPORAL_TLS_CERT_PATH');
+  const tlsKeyPath = optional(env, 'TEMPORAL_TLS_KEY_PATH');
+  if ((tlsCertPath === undefined) !== (tlsKeyPath === undefined)) {
+    throw new ConfigError('TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together');
+  }
+  const apiKey = optional(env, 'TEMPORAL_API_KEY');
+  const httpTimeoutMs = duration(env, 'WEBHOOK_HTTP_TIMEOUT', '15s', 100);
+  const initialIntervalMs = duration(env, 'WEBHOOK_RETRY_INITIAL_INTERVAL', '5s', 1);
+  const maximumIntervalMs = duration(env, 'WEBHOOK_RETRY_MAX_INTERVAL', '2h', 1);
+  if (maximumIntervalMs < initialIntervalMs) {
+    throw new ConfigError('WEBHOOK_RETRY_MAX_INTERVAL must not be shorter than WEBHOOK_RETRY_INITIAL_INTERVAL');
+  }
+  const tokens = list(env, 'SSN_SERVICE_TOKENS');
+  for (const token of tokens) {
+    if (token.length < 16) throw new ConfigError('SSN_SERVICE_TOKENS: every token must be at least 16 characters');
+  }
+  return {
+    serviceName: 'ssn-site-visits',
+    serviceVersion: version,
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    temporal: {
+      address: str(env, 'TEMPORAL_ADDRESS', 'localhost:7233'),
+      namespace: str(env, 'TEMPORAL_NAMESPACE', 'default'),
+      taskQueue: str(env, 'TEMPORAL_TASK_QUEUE', DEFAULT_TASK_QUEUE),
+      tls: bool(env, 'TEMPORAL_TLS', tlsCertPath !== undefined || apiKey !== undefined),
+      tlsCertPath,
+      tlsKeyPath,
+      tlsCaPath: optional(env, 'TEMPORAL_TLS_CA_PATH'),
+      tlsServerName: optional(env, 'TEMPORAL_TLS_SERVER_NAME'),
+      apiKey,
+    },
+    databaseUrl,
+    http: {
+      host: str(env, 'HTTP_HOST', '127.0.0.1'),
+      port: int(env, 'HTTP_PORT', 3000, 0, 65535),
+      bodyLimitBytes: 256 * 1024,
+      temporalTimeoutMs: duration(env, 'HTTP_TEMPORAL_TIMEOUT', '10s', 100),
+    },
+    ssnServiceTokens: tokens,
+    webhooks: {
+      httpTimeoutMs,
+      initialIntervalMs,
+      maximumIntervalMs,
+      backoffCoefficient: num(env, 'WEBHOOK_RETRY_BACKOFF', 2, 1),
+      horizonMs: duration(env, 'WEBHOOK_RETRY_HORIZON', '72h', 1),
+      allowHttp: bool(env, 'WEBHOOK_ALLOW_HTTP', false),
+      allowedPrivateCidrs: list(env, 'WEBHOOK_ALLOWED_PRIVATE_CIDRS'),
+      secretGraceMs: duration(env, 'WEBHOOK_SECRET_GRACE', '24h', 0),
+    },
+    visitLingerMs: duration(env, 'VISIT_LINGER', '30d', 0),
+    worker: {
+      shutdownGraceMs: duration(env, 'WORKER_SHUTDOWN_GRACE', `${httpTimeoutMs + 5_000}ms`, 0),
+      maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 200, 1),
+      maxConcurrentWorkflowTasks: int(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2),
+      maxCachedWorkflows: int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 2_000, 0),
+      metricsBind: optional(env, 'TEMPORAL_METRICS_BIND'),
+    },
+  };
+}
+
+/** The delivery policy as the workflow carries it (no secrets, plain numbers). */
+export function deliveryPolicyOf(config: Config): DeliveryPolicy {
+  const { httpTimeoutMs, initialIntervalMs, maximumIntervalMs, backoffCoefficient, horizonMs } = config.webhooks;
+  return { httpTimeoutMs, initialIntervalMs, maximumIntervalMs, backoffCoefficient, horizonMs };
+}

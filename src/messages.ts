@@ -1,0 +1,223 @@
+/**
+ * The visit workflow's public surface, shared by the workflow, the HTTP API, the worker and tests:
+ * message definitions, their input and output types, the task queue and the workflow ID.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { EventType, VisitCommand, VisitState, VisitStatus } from './domain/visit.js';
+
+export const DEFAULT_TASK_QUEUE = 'site-visits';
+export const PAYLOAD_VERSION = '2026-03-24';
+
+export type Origin = 'api' | 'ssn';
+
+export interface DeliveryPolicy {
+  /** Per-attempt HTTP timeout. */
+  httpTimeoutMs: number;
+  initialIntervalMs: number;
+  maximumIntervalMs: number;
+  backoffCoefficient: number;
+  /** Give up (dead-letter) after this long since the first attempt. */
+  horizonMs: number;
+}
+
+export interface VisitSettings {
+  delivery: DeliveryPolicy;
+  /** How long a finished (transmitted or cancelled) visit stays open before the workflow completes. */
+  lingerMs: number;
+}
+
+// ---- identity --------------------------------------------------------------------------------
+
+const KEY_PART = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export class InvalidVisitKeyError extends Error {
+  override name = 'InvalidVisitKeyError';
+}
+
+/** Throws InvalidVisitKeyError naming the part when it is not 1-64 of [A-Za-z0-9._-] starting alphanumeric. */
+export function assertKeyPart(field: 'clientId' | 'clientTicketNumber' | 'clientSiteId', value: string): void {
+  if (!KEY_PART.test(value)) {
+    throw new InvalidVisitKeyError(
+      `${field} must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit`,
+    );
+  }
+}
+
+export function siteVisitWorkflowId(clientId: string, clientTicketNumber: string): string {
+  assertKeyPart('clientId', clientId);
+  assertKeyPart('clientTicketNumber', clientTicketNumber);
+  return `site-visit:${clientId}:${clientTicketNumber}`;
+}
+
+export const redeliveryWorkflowId = (deliveryId: string) => `redelivery:${deliveryId}`;
+
+// ---- envelope and event records ----------------------------------------------------------------
+
+export interface EventEnvelope {
+  id: string;
+  type: EventType;
+  occurredAt: string;
+  resourceType: 'site-visits';
+  resourceId: string;
+  payloadVersion: typeof PAYLOAD_VERSION;
+  data: Record<string, string | number | null>;
+}
+
+/**
+ * queued: waiting for earlier events; delivering: first attempt running; retrying: an attempt failed;
+ * delivered: a 2xx; failed: dead-lettered; suppressed: SSN API Enabled off; filtered: type not subscribed;
+ * undelivered: no endpoint, or endpoint disabled (recoverable).
+ */
+export type EventStatus =
+  | 'queued'
+  | 'delivering'
+  | 'retrying'
+  | 'delivered'
+  | 'failed'
+  | 'suppressed'
+  | 'filtered'
+  | 'undelivered';
+
+export const FINAL_EVENT_STATUSES: readonly EventStatus[] = ['delivered', 'failed', 'suppressed', 'filtered', 'undelivered'];
+
+export interface EventRecord {
+  envelope: EventEnvelope;
+  origin: Origin;
+  status: EventStatus;
+  deliveryId: string;
+  /** Last failure class (status code or error kind), never a secret or a response body. */
+  lastError?: string;
+}
+
+export type DeliveryState = 'ok' | 'retrying' | 'failed';
+
+// ---- messages ----------------------------------------------------------------------------------
+
+export interface CreateVisitInput {
+  origin: Origin;
+  clientSiteId: string;
+  /** Present for visits created by SSN operations in Quickbase. */
+  quickbaseRecordId?: string;
+  /** ISO 8601; defaults to the time the workflow handles the update. */
+  occurredAt?: string;
+}
+
+export interface VisitChange {
+  changeId: string;
+  origin: Origin;
+  occurredAt?: string;
+  command: VisitCommand;
+}
+
+/** What every caller gets back: the visit as a client may see it. */
+export interface VisitView {
+  id: string;
+  clientId: string;
+  clientTicketNumber: string;
+  clientSiteId: string;
+  status: VisitStatus;
+  fieldRepName: string | null;
+  scheduledDate: string | null;
+  etaTime: string | null;
+  createdAt: string;
+  updatedAt: string;
+  dispatchedAt: string | null;
+  completedAt: string | null;
+  cancelledAt: string | null;
+  /** False when this request found the visit already created. */
+  created?: boolean;
+}
+
+/** The whole visit, for operators. */
+export interface VisitDetails {
+  visit: VisitState | null;
+  quickbaseRecordId: string | null;
+  deliveryState: DeliveryState;
+  events: EventRecord[];
+  appliedChangeCount: number;
+  lastQuickbaseModifiedAt: string | null;
+}
+
+export interface DeliveryOutcome {
+  eventId: string;
+  deliveryId: string;
+  status: Extract<EventStatus, 'delivered' | 'failed' | 'retrying' | 'undelivered'>;
+  lastError?: string;
+}
+
+/** A Quickbase record as SSN's boundary passes it on: rep contact details already dropped. */
+export interface QuickbaseSnapshot {
+  recordId: string;
+  /** Quickbase's date modified (ISO 8601): orders snapshots; an older one is ignored. */
+  modifiedAt: string;
+  fieldRepName: string | null;
+  scheduledDate: string | null;
+  etaTime: string | null;
+  dispatched: boolean;
+  qaStatus: 'passed' | 'failed' | null;
+  deliverablesTransmitted: { transmittedAt: string; deliverableCount: number } | null;
+  cancelled: boolean;
+}
+
+export const createVisitUpdate = defineUpdate<VisitView, [CreateVisitInput]>('createVisit');
+export const applyChangeUpdate = defineUpdate<VisitView, [VisitChange]>('applyChange');
+/** Applies every change a snapshot implies, in lifecycle order, all or nothing. */
+export const applyQuickbaseSnapshotUpdate = defineUpdate<VisitView, [QuickbaseSnapshot]>('applyQuickbaseSnapshot');
+/** Sent by delivery activities and redelivery workflows so the visit's view of an event stays current. */
+export const deliveryOutcomeSignal = defineSignal<[DeliveryOutcome]>('deliveryOutcome');
+export const getVisitQuery = defineQuery<VisitDetails>('getVisit');
+
+// ---- errors (ApplicationFailure types) -----------------------------------------------------------
+
+export const ErrorType = {
+  InvalidTransition: 'InvalidTransition',
+  InvalidInput: 'InvalidInput',
+  NotCreated: 'VisitNotCreated',
+  Conflict: 'Conflict',
+  EndpointGone: 'EndpointGone',
+  DeliveryRefused: 'DeliveryRefused',
+} as const;
+
+// ---- search attributes -------------------------------------------------------------------------
+
+export const SA = {
+  visitId: defineSearchAttributeKey('SsnVisitId', SearchAttributeType.KEYWORD),
+  clientId: defineSearchAttributeKey('SsnClientId', SearchAttributeType.KEYWORD),
+  clientTicketNumber: defineSearchAttributeKey('SsnClientTicketNumber', SearchAttributeType.KEYWORD),
+  clientSiteId: defineSearchAttributeKey('SsnClientSiteId', SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey('SsnStatus', SearchAttributeType.KEYWORD),
+  deliveryState: defineSearchAttributeKey('SsnDeliveryState', SearchAttributeType.KEYWORD),
+};
+
+/** `Name=Type` pairs, as `temporal server start-dev --search-attribute` and `operator search-attribute create` take them. */
+export const SEARCH_ATTRIBUTES: Record<string, 'Keyword'> = Object.fromEntries(
+  Object.values(SA).map((key) => [key.name, 'Keyword' as const]),
+);
+
+// ---- the workflow's input --------------------------------------------------------------------------
+
+export interface SiteVisitWorkflowInput {
+  clientId: string;
+  clientTicketNumber: string;
+  settings: VisitSettings;
+  /** Present after continue-as-new. */
+  carried?: CarriedVisit;
+}
+
+export interface CarriedVisit {
+  visit: VisitState | null;
+  quickbaseRecordId: string | null;
+  events: EventRecord[];
+  appliedChangeIds: string[];
+  lastQuickbaseModifiedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface RedeliveryWorkflowInput {
+  clientId: string;
+  /** The visit's workflow, told about each outcome when it is still open. */
+  visitWorkflowId: string | null;
+  deliveries: { eventId: string; deliveryId: string }[];
+  delivery: DeliveryPolicy;
+}
