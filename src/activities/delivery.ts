@@ -1,0 +1,410 @@
+/**
+ * Webhook delivery: one activity execution per attempt (Temporal owns retries and their backoff).
+ * Endpoint and secrets are read from Postgres on every attempt, so they never enter workflow history and a URL
+ * change or a secret rotation applies to retries already under way.
+ */
+import { performance } from 'node:perf_hooks';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Dispatcher } from 'undici';
+import type { Db } from '../db/pool.js';
+import {
+  classifyError,
+  classifyStatus,
+  refusedScheme,
+  retryDelayFor,
+  type AttemptOutcome,
+} from '../delivery/outcome.js';
+import { deliveryHeaders, secretKey } from '../delivery/signing.js';
+import type { Logger } from '../logger.js';
+import {
+  deliveryOutcomeSignal,
+  ErrorType,
+  type DeliveryPolicy,
+  type EventEnvelope,
+  type EventStatus,
+  type Origin,
+} from '../messages.js';
+import type { ActivityDeps } from './deps.js';
+
+export interface DeliverEventInput {
+  envelope: EventEnvelope;
+  origin: Origin;
+  clientId: string;
+  /** dlv_..., stable across the attempts of one delivery. */
+  deliveryId: string;
+  kind: 'initial' | 'redelivery';
+  visitWorkflowId: string | null;
+  delivery: DeliveryPolicy;
+}
+
+export interface DeliverEventResult {
+  status: 'delivered' | 'suppressed' | 'filtered' | 'undelivered';
+  /** HTTP attempts made by this delivery. */
+  attempts: number;
+  statusCode?: number;
+}
+
+export interface MarkDeliveryFailedInput {
+  eventId: string;
+  deliveryId: string;
+  reason: string;
+}
+
+/** ApplicationFailure type of a failed, retryable attempt; its details are `[AttemptFailureDetails]`. */
+export const WEBHOOK_ATTEMPT_FAILED = 'WebhookAttemptFailed';
+
+export interface AttemptFailureDetails {
+  errorClass: string;
+  statusCode: number | null;
+}
+
+const RESPONSE_SNIPPET_BYTES = 1024;
+const SIGNAL_DEADLINE_MS = 5_000; // telling the visit is best effort; never hold the retry up for long
+const REASON_MAX_CHARS = 200;
+
+type Disposition = { status: 'suppressed' | 'filtered' | 'undelivered'; reason: string | null };
+
+interface ClientEndpoint {
+  enabled: boolean;
+  apiEnabled: boolean;
+  webhookUrl: string | null;
+  eventTypes: string[] | null;
+}
+
+type SendResult =
+  | { ok: true; statusCode: number; retryAfter: string | string[] | undefined; responseBody: string }
+  | { ok: false; error: unknown; timedOut: boolean };
+
+export function createDeliveryActivities(deps: ActivityDeps) {
+  const { db, metrics } = deps;
+
+  async function deliverEvent(input: DeliverEventInput): Promise<DeliverEventResult> {
+    const ctx = Context.current();
+    const attempt = ctx.info.attempt;
+    const eventId = input.envelope.id;
+    const { deliveryId } = input;
+    const log = deps.logger.child({ eventId, deliveryId, clientId: input.clientId, attempt, kind: input.kind });
+
+    const body = await ensureEvent(db, input, deps.now());
+    const previous = await ensureDelivery(db, input, deps.now());
+    if (previous === 'delivered' || previous === 'suppressed' || previous === 'filtered') {
+      // An earlier attempt finished but its result never reached Temporal.
+      return { status: previous, attempts: previous === 'delivered' ? attempt - 1 : 0 };
+    }
+
+    const sending = previous === 'delivering' || previous === 'retrying';
+    const firstDecision = input.kind === 'initial' && !sending && previous !== 'failed';
+    const decision = decide(input, await loadClient(db, input.clientId), firstDecision);
+    if (decision.status !== 'send') return finishWithout(decision);
+    const { webhookUrl } = decision;
+
+    const url = endpointUrl(webhookUrl, deps.config.webhooks.allowHttp);
+    if (url === undefined) {
+      await logAttempt({ url: webhookUrl, statusCode: null, errorClass: 'refused_scheme', durationMs: 0, responseBody: null, at: deps.now() });
+      return fail(refusedScheme(), null);
+    }
+
+    const keys = await loadSigningKeys(db, input.clientId, deps.now(), log);
+    if (keys.length === 0) return finishWithout({ status: 'undelivered', reason: 'no_signing_secret' });
+
+    if (!sending) await setStatus('delivering', null, null);
+
+    const startedAt = deps.now();
+    const started = performance.now();
+    const sent = await send(deps.http, url, bodyHeaders(), body, input.delivery.httpTimeoutMs, ctx.cancellationSignal);
+    const durationMs = Math.round(performance.now() - started);
+    const outcome = sent.ok ? classifyStatus(sent.statusCode) : classifyError(sent.error, sent.timedOut);
+    const statusCode = sent.ok ? sent.statusCode : null;
+
+    metrics.deliveryAttempts.inc({ outcome: outcome.metric });
+    metrics.deliveryAttemptSeconds.observe({ outcome: outcome.metric }, durationMs / 1000);
+    await logAttempt({
+      url: displayUrl(url),
+      statusCode,
+      errorClass: sent.ok ? null : outcome.errorClass,
+      durationMs,
+      responseBody: sent.ok ? sent.responseBody : null,
+      at: startedAt,
+    });
+
+    if (outcome.kind === 'delivered') {
+      await bestEffort('record delivered', () => setStatus('delivered', null, deps.now()));
+      metrics.deliveries.inc({ outcome: 'delivered' });
+      log.info({ statusCode, durationMs }, 'webhook delivered');
+      return { status: 'delivered', attempts: attempt, statusCode: statusCode! };
+    }
+    if (outcome.kind === 'gone') {
+      await bestEffort('disable client', () =>
+        disableClient(db, input.clientId, webhookUrl, `endpoint returned 410 Gone for event ${eventId}`, deps.now()),
+      );
+      log.warn({ statusCode }, 'webhook endpoint gone: client disabled');
+      return fail(outcome, statusCode);
+    }
+    if (outcome.kind === 'refused') return fail(outcome, statusCode);
+
+    const errorClass = outcome.errorClass!;
+    log.warn({ errorClass, statusCode, durationMs }, 'webhook attempt failed');
+    await bestEffort('record retrying', () => setStatus('retrying', errorClass, null));
+    await notifyRetrying(errorClass);
+    const nextRetryDelay = sent.ok ? retryDelayFor(sent.statusCode, sent.retryAfter, deps.now(), input.delivery) : undefined;
+    throw ApplicationFailure.create({
+      type: WEBHOOK_ATTEMPT_FAILED,
+      message: describe(outcome, statusCode),
+      details: [{ errorClass, statusCode } satisfies AttemptFailureDetails],
+      ...(nextRetryDelay === undefined ? {} : { nextRetryDelay }),
+    });
+
+    function bodyHeaders(): Record<string, string> {
+      return deliveryHeaders({
+        eventId,
+        eventType: input.envelope.type,
+        deliveryId,
+        attempt,
+        timestamp: Math.floor(deps.now().getTime() / 1000),
+        body,
+        keys,
+        userAgent: `${deps.config.serviceName}/${deps.config.serviceVersion}`,
+      });
+    }
+
+    async function setStatus(status: EventStatus, lastError: string | null, finishedAt: Date | null): Promise<void> {
+      await recordStatus(db, { eventId, deliveryId, status, lastError, finishedAt, now: deps.now() });
+    }
+
+    async function finishWithout(d: Disposition): Promise<DeliverEventResult> {
+      await setStatus(d.status, d.reason, deps.now());
+      metrics.deliveries.inc({ outcome: d.status });
+      log.info({ status: d.status, reason: d.reason }, 'webhook not sent');
+      return { status: d.status, attempts: attempt - 1 };
+    }
+
+    async function fail(o: AttemptOutcome, code: number | null): Promise<never> {
+      await bestEffort('record failed', () => setStatus('failed', o.errorClass, deps.now()));
+      metrics.deliveries.inc({ outcome: 'failed' });
+      const type = o.kind === 'gone' ? ErrorType.EndpointGone : ErrorType.DeliveryRefused;
+      throw ApplicationFailure.create({
+        type,
+        message: describe(o, code),
+        nonRetryable: true,
+        details: [{ errorClass: o.errorClass!, statusCode: code } satisfies AttemptFailureDetails],
+      });
+    }
+
+    async function logAttempt(a: Omit<AttemptRow, 'eventId' | 'deliveryId' | 'attempt'>): Promise<void> {
+      await bestEffort('record attempt', () => insertAttempt(db, { eventId, deliveryId, attempt, ...a }));
+    }
+
+    async function notifyRetrying(lastError: string): Promise<void> {
+      const workflowId = input.visitWorkflowId;
+      if (workflowId === null) return;
+      await bestEffort('signal visit workflow', () =>
+        deps.temporal.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
+          deps.temporal.workflow.getHandle(workflowId).signal(deliveryOutcomeSignal, { eventId, deliveryId, status: 'retrying', lastError }),
+        ),
+      );
+    }
+
+    async function bestEffort(what: string, fn: () => Promise<unknown>): Promise<void> {
+      try {
+        await fn();
+      } catch (err) {
+        log.error({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, `failed to ${what}`);
+      }
+    }
+  }
+
+  /** Dead-letters a delivery after Temporal gives up (retry horizon). Idempotent. */
+  async function markDeliveryFailed(input: MarkDeliveryFailedInput): Promise<void> {
+    const now = deps.now();
+    const lastError = input.reason.slice(0, REASON_MAX_CHARS);
+    await recordStatus(db, { eventId: input.eventId, deliveryId: input.deliveryId, status: 'failed', lastError, finishedAt: now, now });
+    metrics.deliveries.inc({ outcome: 'failed' });
+    deps.logger.warn({ eventId: input.eventId, deliveryId: input.deliveryId, reason: lastError }, 'webhook delivery dead-lettered');
+  }
+
+  return { deliverEvent, markDeliveryFailed };
+}
+
+// ---- decisions ---------------------------------------------------------------------------------
+
+/** Gating and filtering only when the delivery is first decided (initial kind); an endpoint is always needed. */
+function decide(input: DeliverEventInput, client: ClientEndpoint | undefined, firstDecision: boolean): Disposition | { status: 'send'; webhookUrl: string } {
+  if (client === undefined) return { status: 'undelivered', reason: 'unknown_client' };
+  if (firstDecision) {
+    if (input.origin === 'ssn' && !client.apiEnabled) return { status: 'suppressed', reason: null };
+    if (client.eventTypes !== null && !client.eventTypes.includes(input.envelope.type)) return { status: 'filtered', reason: null };
+  }
+  if (!client.enabled) return { status: 'undelivered', reason: 'client_disabled' };
+  if (!client.webhookUrl) return { status: 'undelivered', reason: 'no_webhook_url' };
+  return { status: 'send', webhookUrl: client.webhookUrl };
+}
+
+function endpointUrl(raw: string, allowHttp: boolean): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  const schemeOk = url.protocol === 'https:' || (allowHttp && url.protocol === 'http:');
+  return schemeOk ? url : undefined;
+}
+
+/** The URL as operators may see it: userinfo dropped. */
+function displayUrl(url: URL): string {
+  if (url.username === '' && url.password === '') return url.href;
+  const copy = new URL(url.href);
+  copy.username = '';
+  copy.password = '';
+  return copy.href;
+}
+
+function describe(outcome: AttemptOutcome, statusCode: number | null): string {
+  if (statusCode !== null) return `webhook endpoint returned HTTP ${statusCode}`;
+  return `webhook attempt failed: ${outcome.errorClass}`;
+}
+
+// ---- HTTP --------------------------------------------------------------------------------------
+
+async function send(
+  http: Dispatcher,
+  url: URL,
+  headers: Record<string, string>,
+  body: Buffer,
+  timeoutMs: number,
+  cancellation: AbortSignal,
+): Promise<SendResult> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await http.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: 'POST',
+      headers,
+      body,
+      signal: AbortSignal.any([timeout, cancellation]),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const responseBody = await readSnippet(res.body);
+    return { ok: true, statusCode: res.statusCode, retryAfter: res.headers['retry-after'], responseBody };
+  } catch (error) {
+    if (cancellation.aborted) throw cancellation.reason ?? error;
+    return { ok: false, error, timedOut: timeout.aborted };
+  }
+}
+
+/** The first KiB of the response, as text Postgres accepts; a body cut short still leaves the status code. */
+async function readSnippet(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= RESPONSE_SNIPPET_BYTES) break;
+    }
+  } catch {
+    // keep what arrived
+  }
+  return Buffer.concat(chunks).subarray(0, RESPONSE_SNIPPET_BYTES).toString('utf8').replaceAll('\u0000', '');
+}
+
+// ---- Postgres ----------------------------------------------------------------------------------
+
+/** Inserts the event with its envelope serialised once; returns the stored bytes, which every attempt sends. */
+async function ensureEvent(db: Db, input: DeliverEventInput, now: Date): Promise<Buffer> {
+  const { envelope } = input;
+  const { rows } = await db.query<{ body: string }>(
+    `WITH inserted AS (
+       INSERT INTO events (event_id, visit_id, client_id, type, origin, occurred_at, body, status, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'delivering', $8, $8)
+       ON CONFLICT (event_id) DO NOTHING
+       RETURNING body)
+     SELECT body FROM inserted UNION ALL SELECT body FROM events WHERE event_id = $1 LIMIT 1`,
+    [envelope.id, envelope.resourceId, input.clientId, envelope.type, input.origin, envelope.occurredAt, JSON.stringify(envelope), now],
+  );
+  return Buffer.from(rows[0]!.body, 'utf8');
+}
+
+/** Inserts the delivery as 'pending' when new; returns its status ('pending' until the first decision). */
+async function ensureDelivery(db: Db, input: DeliverEventInput, now: Date): Promise<string> {
+  const { rows } = await db.query<{ status: string }>(
+    `WITH inserted AS (
+       INSERT INTO deliveries (delivery_id, event_id, kind, status, created_at)
+       VALUES ($1, $2, $3, 'pending', $4)
+       ON CONFLICT (delivery_id) DO NOTHING
+       RETURNING status)
+     SELECT status FROM inserted UNION ALL SELECT status FROM deliveries WHERE delivery_id = $1 LIMIT 1`,
+    [input.deliveryId, input.envelope.id, input.kind, now],
+  );
+  return rows[0]!.status;
+}
+
+async function loadClient(db: Db, clientId: string): Promise<ClientEndpoint | undefined> {
+  const { rows } = await db.query<{ enabled: boolean; api_enabled: boolean; webhook_url: string | null; event_types: string[] | null }>(
+    'SELECT enabled, api_enabled, webhook_url, event_types FROM clients WHERE client_id = $1',
+    [clientId],
+  );
+  const row = rows[0];
+  return row && { enabled: row.enabled, apiEnabled: row.api_enabled, webhookUrl: row.webhook_url, eventTypes: row.event_types };
+}
+
+/** Unexpired secrets' keys, newest first. A malformed secret is skipped (by id, never quoted). */
+async function loadSigningKeys(db: Db, clientId: string, now: Date, log: Logger): Promise<Buffer[]> {
+  const { rows } = await db.query<{ id: string; secret: string }>(
+    `SELECT id, secret FROM client_secrets
+     WHERE client_id = $1 AND (expires_at IS NULL OR expires_at > $2)
+     ORDER BY created_at DESC, id DESC`,
+    [clientId, now],
+  );
+  return rows.flatMap((row) => {
+    try {
+      return [secretKey(row.secret)];
+    } catch (err) {
+      log.warn({ secretId: row.id, problem: (err as Error).message }, 'skipping malformed signing secret');
+      return [];
+    }
+  });
+}
+
+async function recordStatus(
+  db: Db,
+  r: { eventId: string; deliveryId: string; status: EventStatus; lastError: string | null; finishedAt: Date | null; now: Date },
+): Promise<void> {
+  await db.query(
+    `WITH d AS (UPDATE deliveries SET status = $3, finished_at = $5 WHERE delivery_id = $2)
+     UPDATE events SET status = $3, last_error = $4, updated_at = $6 WHERE event_id = $1`,
+    [r.eventId, r.deliveryId, r.status, r.lastError, r.finishedAt, r.now],
+  );
+}
+
+interface AttemptRow {
+  eventId: string;
+  deliveryId: string;
+  attempt: number;
+  url: string;
+  statusCode: number | null;
+  errorClass: string | null;
+  durationMs: number;
+  responseBody: string | null;
+  at: Date;
+}
+
+async function insertAttempt(db: Db, a: AttemptRow): Promise<void> {
+  await db.query(
+    `INSERT INTO delivery_attempts (event_id, delivery_id, attempt, url, status_code, error_class, duration_ms, response_body, attempted_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [a.eventId, a.deliveryId, a.attempt, a.url, a.statusCode, a.errorClass, a.durationMs, a.responseBody, a.at],
+  );
+}
+
+/** Disables the client only while its URL is still the one that answered 410: an operator's fix wins the race. */
+async function disableClient(db: Db, clientId: string, url: string, reason: string, now: Date): Promise<void> {
+  await db.query(
+    `UPDATE clients SET enabled = false, disabled_reason = $3, disabled_at = $4, updated_at = $4
+     WHERE client_id = $1 AND enabled AND webhook_url = $2`,
+    [clientId, url, reason, now],
+  );
+}
