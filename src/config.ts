@@ -32,12 +32,16 @@ export interface Config {
     secretGraceMs: number;
   };
   visitLingerMs: number;
+  /** Continue-as-new at this many history events; 0 leaves it to the server's suggestion. */
+  visitHistoryLimit: number;
   worker: {
     shutdownGraceMs: number;
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
     maxCachedWorkflows: number;
     metricsBind: string | undefined;
+    /** A prebuilt workflow bundle (the container image builds one); unset: bundle at start. */
+    workflowBundlePath: string | undefined;
   };
 }
 
@@ -163,12 +167,14 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
       secretGraceMs: duration(env, 'WEBHOOK_SECRET_GRACE', '24h', 0),
     },
     visitLingerMs: duration(env, 'VISIT_LINGER', '30d', 0),
+    visitHistoryLimit: int(env, 'VISIT_HISTORY_LIMIT', 0, 0, 50_000),
     worker: {
       shutdownGraceMs: duration(env, 'WORKER_SHUTDOWN_GRACE', `${httpTimeoutMs + 5_000}ms`, 0),
       maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 200, 1),
       maxConcurrentWorkflowTasks: int(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2),
       maxCachedWorkflows: int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 2_000, 0),
       metricsBind: optional(env, 'TEMPORAL_METRICS_BIND'),
+      workflowBundlePath: optional(env, 'WORKFLOW_BUNDLE_PATH'),
     },
   };
 }

@@ -25,6 +25,8 @@ export interface VisitSettings {
   delivery: DeliveryPolicy;
   /** How long a finished (transmitted or cancelled) visit stays open before the workflow completes. */
   lingerMs: number;
+  /** Continue-as-new at this history length even before the server suggests it (tests; 0 = server's suggestion only). */
+  historyLimit?: number;
 }
 
 // ---- identity --------------------------------------------------------------------------------
@@ -36,7 +38,7 @@ export class InvalidVisitKeyError extends Error {
 }
 
 /** Throws InvalidVisitKeyError naming the part when it is not 1-64 of [A-Za-z0-9._-] starting alphanumeric. */
-export function assertKeyPart(field: 'clientId' | 'clientTicketNumber' | 'clientSiteId', value: string): void {
+export function assertKeyPart(field: 'clientId' | 'clientTicketNumber' | 'clientSiteId' | 'quickbaseRecordId', value: string): void {
   if (!KEY_PART.test(value)) {
     throw new InvalidVisitKeyError(
       `${field} must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit`,
@@ -218,6 +220,7 @@ export interface RedeliveryWorkflowInput {
   clientId: string;
   /** The visit's workflow, told about each outcome when it is still open. */
   visitWorkflowId: string | null;
-  deliveries: { eventId: string; deliveryId: string }[];
+  /** In the order the events occurred: delivered one after another. */
+  deliveries: { envelope: EventEnvelope; origin: Origin; deliveryId: string }[];
   delivery: DeliveryPolicy;
 }

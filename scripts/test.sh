@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Every test: typecheck, lint, unit, and integration tests against a real Temporal dev server,
+# a real Postgres (DATABASE_URL if set, else embedded) and real HTTP receivers on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+TEMPORAL_CLI="$(bash scripts/ensure-temporal.sh)"
+export TEMPORAL_CLI
+bash scripts/ensure-compose.sh
+echo "== typecheck" >&2
+npx tsc --noEmit
+echo "== lint" >&2
+npx eslint .
+echo "== tests" >&2
+npx vitest run "$@"

@@ -1,0 +1,384 @@
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { deliveryPolicyOf, type Config } from '../config.js';
+import type { Db } from '../db/pool.js';
+import { newDeliveryId } from '../ids.js';
+import type { Logger } from '../logger.js';
+import {
+  applyChangeUpdate,
+  applyQuickbaseSnapshotUpdate,
+  assertKeyPart,
+  createVisitUpdate,
+  ErrorType,
+  getVisitQuery,
+  InvalidVisitKeyError,
+  redeliveryWorkflowId,
+  SA,
+  siteVisitWorkflowId,
+  type EventEnvelope,
+  type EventRecord,
+  type Origin,
+  type QuickbaseSnapshot,
+  type RedeliveryWorkflowInput,
+  type SiteVisitWorkflowInput,
+  type VisitChange,
+  type VisitDetails,
+  type VisitSettings,
+  type VisitView,
+} from '../messages.js';
+import type { VisitState } from '../domain/visit.js';
+import type { redeliveryWorkflow, siteVisitWorkflow } from '../workflows/index.js';
+import { ServiceError } from './errors.js';
+
+export interface VisitServiceDeps {
+  client: Client;
+  db: Db;
+  config: Config;
+  logger: Logger;
+}
+
+export interface CreateVisitRequest {
+  clientId: string;
+  clientTicketNumber: string;
+  clientSiteId: string;
+  origin: Origin;
+  quickbaseRecordId?: string;
+}
+
+export interface RegistryRow {
+  visitId: string;
+  clientId: string;
+  clientTicketNumber: string;
+  workflowId: string;
+}
+
+/** The gRPC status codes the service tells apart. */
+const GrpcStatus = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, UNAVAILABLE: 14 } as const;
+
+/** Events that a recovery sends again: dead-lettered, or held back while the endpoint was disabled or missing. */
+const RECOVERABLE = ['failed', 'undelivered'];
+
+/**
+ * The one way into visit workflows for the HTTP API, the demo and tests: update-with-start for creation,
+ * updates for changes, bounded in time, with Temporal's and the workflow's errors turned into ServiceErrors.
+ */
+export class VisitService {
+  constructor(private readonly deps: VisitServiceDeps) {}
+
+  get settings(): VisitSettings {
+    const { config } = this.deps;
+    return { delivery: deliveryPolicyOf(config), lingerMs: config.visitLingerMs, historyLimit: config.visitHistoryLimit };
+  }
+
+  async createVisit(request: CreateVisitRequest): Promise<VisitView> {
+    const { clientId, clientTicketNumber, clientSiteId } = request;
+    const workflowId = this.workflowIdOf(clientId, clientTicketNumber);
+    this.checkKey('clientSiteId', clientSiteId);
+    if (request.quickbaseRecordId !== undefined) this.checkKey('quickbaseRecordId', request.quickbaseRecordId);
+    const input: SiteVisitWorkflowInput = { clientId, clientTicketNumber, settings: this.settings };
+    return this.call(() =>
+      this.deps.client.workflow.executeUpdateWithStart(createVisitUpdate, {
+        args: [{ origin: request.origin, clientSiteId, quickbaseRecordId: request.quickbaseRecordId }],
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof siteVisitWorkflow>('siteVisitWorkflow', {
+          workflowId,
+          taskQueue: this.deps.config.temporal.taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          typedSearchAttributes: [
+            { key: SA.clientId, value: clientId },
+            { key: SA.clientTicketNumber, value: clientTicketNumber },
+          ],
+          staticSummary: `Site visit · client ${clientId} · ticket ${clientTicketNumber}`,
+        }),
+      }),
+    );
+  }
+
+  async applyChange(visitId: string, change: VisitChange): Promise<VisitView> {
+    const row = await this.requireVisit(visitId);
+    try {
+      return await this.call(() =>
+        this.deps.client.workflow
+          .getHandle(row.workflowId)
+          .executeUpdate(applyChangeUpdate, { args: [change], updateId: change.changeId }),
+      );
+    } catch (err) {
+      if (err instanceof ServiceError && err.code === 'not_found') {
+        throw new ServiceError('invalid_transition', `visit ${visitId} is closed and takes no more changes`);
+      }
+      throw err;
+    }
+  }
+
+  /** Creates the visit if needed, then applies everything the record implies, all or nothing. */
+  async applyQuickbaseRecord(input: {
+    clientId: string;
+    clientTicketNumber: string;
+    clientSiteId: string;
+    snapshot: QuickbaseSnapshot;
+  }): Promise<VisitView> {
+    const created = await this.createVisit({
+      clientId: input.clientId,
+      clientTicketNumber: input.clientTicketNumber,
+      clientSiteId: input.clientSiteId,
+      origin: 'ssn',
+      quickbaseRecordId: input.snapshot.recordId,
+    });
+    const view = await this.call(() =>
+      this.deps.client.workflow
+        .getHandle(this.workflowIdOf(input.clientId, input.clientTicketNumber))
+        .executeUpdate(applyQuickbaseSnapshotUpdate, {
+          args: [input.snapshot],
+          updateId: `qb:${input.snapshot.recordId}:${input.snapshot.modifiedAt}`,
+        }),
+    );
+    return { ...view, created: created.created };
+  }
+
+  async findVisit(visitId: string): Promise<RegistryRow | null> {
+    const { rows } = await this.query<{ visit_id: string; client_id: string; client_ticket_number: string; workflow_id: string }>(
+      'SELECT visit_id, client_id, client_ticket_number, workflow_id FROM visits WHERE visit_id = $1',
+      [visitId],
+    );
+    const row = rows[0];
+    return row
+      ? { visitId: row.visit_id, clientId: row.client_id, clientTicketNumber: row.client_ticket_number, workflowId: row.workflow_id }
+      : null;
+  }
+
+  /** The whole visit: from its workflow while it exists, else from what the registry kept when it closed. */
+  async getVisit(visitId: string): Promise<VisitDetails | null> {
+    const row = await this.findVisit(visitId);
+    if (!row) return null;
+    try {
+      return await this.call(() => this.deps.client.workflow.getHandle(row.workflowId).query(getVisitQuery));
+    } catch (err) {
+      if (!(err instanceof ServiceError && err.code === 'not_found')) throw err;
+    }
+    return this.closedVisit(visitId);
+  }
+
+  async redeliverEvent(eventId: string, scope: { clientId?: string } = {}): Promise<{ deliveryId: string }> {
+    const events = await this.storedEvents('e.event_id = $1', [eventId]);
+    const event = events[0];
+    if (!event || (scope.clientId !== undefined && event.clientId !== scope.clientId)) {
+      throw new ServiceError('not_found', `event ${eventId} not found`);
+    }
+    const [deliveryId] = await this.startRedelivery(events);
+    return { deliveryId: deliveryId! };
+  }
+
+  async redeliverVisit(visitId: string, eventIds?: string[]): Promise<{ queued: number; deliveryIds: string[] }> {
+    await this.requireVisit(visitId);
+    const events =
+      eventIds === undefined
+        ? await this.storedEvents('e.visit_id = $1 AND e.status = ANY($2)', [visitId, RECOVERABLE])
+        : await this.storedEvents('e.visit_id = $1 AND e.event_id = ANY($2)', [visitId, eventIds]);
+    if (eventIds !== undefined && events.length !== new Set(eventIds).size) {
+      throw new ServiceError('not_found', 'some of the given events are not events of this visit');
+    }
+    const deliveryIds = await this.startRedelivery(events);
+    return { queued: deliveryIds.length, deliveryIds };
+  }
+
+  /** Every failed or undelivered event of a client in [since, until), each visit's events in their order. */
+  async recover(input: { clientId: string; since?: string; until?: string }): Promise<{ queued: number }> {
+    const events = await this.storedEvents(
+      `e.client_id = $1 AND e.status = ANY($2)
+         AND ($3::timestamptz IS NULL OR e.occurred_at >= $3) AND ($4::timestamptz IS NULL OR e.occurred_at < $4)`,
+      [input.clientId, RECOVERABLE, input.since ?? null, input.until ?? null],
+    );
+    const byVisit = new Map<string, StoredEvent[]>();
+    for (const event of events) byVisit.set(event.visitId, [...(byVisit.get(event.visitId) ?? []), event]);
+    let queued = 0;
+    for (const visitEvents of byVisit.values()) queued += (await this.startRedelivery(visitEvents)).length;
+    return { queued };
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  private async startRedelivery(events: StoredEvent[]): Promise<string[]> {
+    const first = events[0];
+    if (!first) return [];
+    const deliveries = events.map((e) => ({ envelope: e.envelope, origin: e.origin, deliveryId: newDeliveryId() }));
+    const input: RedeliveryWorkflowInput = {
+      clientId: first.clientId,
+      visitWorkflowId: first.workflowId,
+      deliveries,
+      delivery: deliveryPolicyOf(this.deps.config),
+    };
+    await this.call(() =>
+      this.deps.client.workflow.start<typeof redeliveryWorkflow>('redeliveryWorkflow', {
+        workflowId: redeliveryWorkflowId(deliveries[0]!.deliveryId),
+        taskQueue: this.deps.config.temporal.taskQueue,
+        args: [input],
+        typedSearchAttributes: [{ key: SA.clientId, value: first.clientId }],
+        staticSummary: `Redelivery of ${deliveries.length} event(s) · client ${first.clientId}`,
+      }),
+    );
+    return deliveries.map((d) => d.deliveryId);
+  }
+
+  private async storedEvents(where: string, params: unknown[]): Promise<StoredEvent[]> {
+    const { rows } = await this.query<{
+      event_id: string;
+      visit_id: string;
+      client_id: string;
+      origin: Origin;
+      body: string;
+      status: string;
+      workflow_id: string;
+    }>(
+      `SELECT e.event_id, e.visit_id, e.client_id, e.origin, e.body, e.status, v.workflow_id
+         FROM events e JOIN visits v USING (visit_id)
+        WHERE ${where}
+        ORDER BY e.occurred_at, e.created_at`,
+      params,
+    );
+    return rows.map((r) => ({
+      eventId: r.event_id,
+      visitId: r.visit_id,
+      clientId: r.client_id,
+      origin: r.origin,
+      envelope: JSON.parse(r.body) as EventEnvelope,
+      status: r.status,
+      workflowId: r.workflow_id,
+    }));
+  }
+
+  private async closedVisit(visitId: string): Promise<VisitDetails | null> {
+    const { rows } = await this.query<{ final_state: VisitState | null; quickbase_record_id: string | null }>(
+      'SELECT final_state, quickbase_record_id FROM visits WHERE visit_id = $1',
+      [visitId],
+    );
+    const row = rows[0];
+    if (!row?.final_state) return null;
+    const events = await this.storedEvents('e.visit_id = $1', [visitId]);
+    const records: EventRecord[] = events.map((e) => ({
+      envelope: e.envelope,
+      origin: e.origin,
+      status: e.status as EventRecord['status'],
+      deliveryId: '',
+    }));
+    return {
+      visit: row.final_state,
+      quickbaseRecordId: row.quickbase_record_id,
+      deliveryState: records.some((e) => e.status === 'failed') ? 'failed' : 'ok',
+      events: records,
+      appliedChangeCount: 0,
+      lastQuickbaseModifiedAt: null,
+    };
+  }
+
+  private async requireVisit(visitId: string): Promise<RegistryRow> {
+    const row = await this.findVisit(visitId);
+    if (!row) throw new ServiceError('not_found', `visit ${visitId} not found`);
+    return row;
+  }
+
+  private workflowIdOf(clientId: string, clientTicketNumber: string): string {
+    try {
+      return siteVisitWorkflowId(clientId, clientTicketNumber);
+    } catch (err) {
+      if (err instanceof InvalidVisitKeyError) throw new ServiceError('invalid_input', err.message);
+      throw err;
+    }
+  }
+
+  private checkKey(field: Parameters<typeof assertKeyPart>[0], value: string): void {
+    try {
+      assertKeyPart(field, value);
+    } catch (err) {
+      if (err instanceof InvalidVisitKeyError) throw new ServiceError('invalid_input', err.message, { field });
+      throw err;
+    }
+  }
+
+  private async query<R extends object>(sql: string, params: unknown[]) {
+    try {
+      return await this.deps.db.query<R>(sql, params);
+    } catch (err) {
+      this.deps.logger.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'postgres query failed');
+      throw new ServiceError('unavailable', 'the database is unavailable; retry later');
+    }
+  }
+
+  /**
+   * Runs one Temporal call within the configured time, retrying while the visit has too many
+   * updates in flight (Temporal allows 10 per workflow), and maps failures to ServiceErrors.
+   */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.deps.config.http.temporalTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deps.client.connection.withDeadline(deadline, fn);
+      } catch (err) {
+        const code = grpcCode(err);
+        if (code === GrpcStatus.RESOURCE_EXHAUSTED && Date.now() < deadline) {
+          const backoff = Math.min(1_000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2);
+          await new Promise((resolve) => setTimeout(resolve, backoff));
+          continue;
+        }
+        throw toServiceError(err, code);
+      }
+    }
+  }
+}
+
+interface StoredEvent {
+  eventId: string;
+  visitId: string;
+  clientId: string;
+  origin: Origin;
+  envelope: EventEnvelope;
+  status: string;
+  workflowId: string;
+}
+
+function grpcCode(err: unknown): number | undefined {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
+}
+
+function toServiceError(err: unknown, code: number | undefined): ServiceError {
+  if (err instanceof ServiceError) return err;
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) {
+      switch (cause.type) {
+        case ErrorType.InvalidTransition:
+          return new ServiceError('invalid_transition', cause.message, detailsOf(cause));
+        case ErrorType.InvalidInput:
+          return new ServiceError('unprocessable', cause.message, detailsOf(cause));
+        case ErrorType.Conflict:
+          return new ServiceError('conflict', cause.message);
+        case ErrorType.NotCreated:
+          return new ServiceError('conflict', cause.message);
+        case 'InvalidVisitKeyError':
+          return new ServiceError('invalid_input', cause.message);
+      }
+    }
+    if (cause instanceof TemporalFailure) return new ServiceError('unprocessable', cause.message);
+    return new ServiceError('unprocessable', err.message);
+  }
+  if (err instanceof WorkflowNotFoundError || code === GrpcStatus.NOT_FOUND) {
+    return new ServiceError('not_found', 'the visit has no open workflow');
+  }
+  if (code === GrpcStatus.FAILED_PRECONDITION) {
+    return new ServiceError('invalid_transition', 'the visit is closed and takes no more changes');
+  }
+  return new ServiceError('unavailable', 'Temporal did not answer in time; retry later with the same change ID');
+}
+
+function detailsOf(failure: ApplicationFailure): Record<string, unknown> {
+  const first: unknown = failure.details?.[0];
+  return typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : {};
+}

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createActivities } from './activities/index.js';
+import { loadConfig, type Config } from './config.js';
+import { createPool, type Db } from './db/pool.js';
+import { createWebhookDispatcher } from './delivery/ssrf.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { installRuntime } from './runtime.js';
+import { connectClient, connectWorker } from './temporal/connect.js';
+
+const here = fileURLToPath(import.meta.url);
+/** src/workflows/index.ts under tsx and vitest, dist/workflows/index.js when built. */
+export const WORKFLOWS_PATH = path.join(path.dirname(here), 'workflows', `index${path.extname(here)}`);
+
+export interface WorkerDeps {
+  config: Config;
+  connection: NativeConnection;
+  client: Client;
+  db: Db;
+  logger: Logger;
+  metrics: Metrics;
+  /** A prebuilt bundle (the container image); without it the worker bundles src/workflows at start. */
+  workflowBundlePath?: string;
+}
+
+export async function createSiteVisitWorker(deps: WorkerDeps): Promise<Worker> {
+  const { config } = deps;
+  const activities = createActivities({
+    db: deps.db,
+    config,
+    logger: deps.logger.child({ component: 'activities' }),
+    metrics: deps.metrics,
+    http: createWebhookDispatcher({
+      allowedPrivateCidrs: config.webhooks.allowedPrivateCidrs,
+      connectTimeoutMs: config.webhooks.httpTimeoutMs,
+    }),
+    temporal: deps.client,
+    now: () => new Date(),
+  });
+  return Worker.create({
+    connection: deps.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(deps.workflowBundlePath ? { workflowBundle: { codePath: deps.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    activities,
+    shutdownGraceTime: config.worker.shutdownGraceMs,
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
+  });
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export { packageVersion };
+
+/** The worker process: connects, runs until SIGINT/SIGTERM, lets in-flight activities finish, closes. */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env, packageVersion());
+  const logger = createLogger({ level: config.logLevel, name: 'ssn-worker', version: config.serviceVersion });
+  if (!config.databaseUrl) {
+    logger.fatal('DATABASE_URL must be set for the worker');
+    process.exit(2);
+  }
+  installRuntime(config, logger);
+  const db = createPool(config.databaseUrl, config.worker.maxConcurrentActivities);
+  const { connection: clientConnection, client } = await connectClient(config);
+  const connection = await connectWorker(config);
+  const worker = await createSiteVisitWorker({
+    config,
+    connection,
+    client,
+    db,
+    logger,
+    metrics: createMetrics(),
+    workflowBundlePath: config.worker.workflowBundlePath,
+  });
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker started');
+  // The SDK's runtime turns SIGINT/SIGTERM into worker.shutdown(); run() resolves once drained.
+  await worker.run();
+  await Promise.allSettled([db.end(), connection.close(), clientConnection.close()]);
+  logger.info('worker stopped');
+}
+
+if (process.argv[1] && here === path.resolve(process.argv[1])) {
+  main().catch((err: unknown) => {
+    console.error(JSON.stringify({ level: 'fatal', msg: 'worker failed', err: String(err) }));
+    process.exit(1);
+  });
+}

@@ -1,0 +1,2 @@
+export { siteVisitWorkflow } from './site-visit.js';
+export { redeliveryWorkflow } from './redelivery.js';
