@@ -101,7 +101,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
 
     const url = endpointUrl(webhookUrl, deps.config.webhooks.allowHttp);
     if (url === undefined) {
-      await logAttempt({ url: webhookUrl, statusCode: null, errorClass: 'refused_scheme', durationMs: 0, responseBody: null, at: deps.now() });
+      await logAttempt({ url: displayUrl(webhookUrl), statusCode: null, errorClass: 'refused_scheme', durationMs: 0, responseBody: null, at: deps.now() });
       return fail(refusedScheme(), null);
     }
 
@@ -252,9 +252,13 @@ function endpointUrl(raw: string, allowHttp: boolean): URL | undefined {
 }
 
 /** The URL as operators may see it: userinfo dropped. */
-function displayUrl(url: URL): string {
-  if (url.username === '' && url.password === '') return url.href;
-  const copy = new URL(url.href);
+function displayUrl(url: URL | string): string {
+  let copy: URL;
+  try {
+    copy = new URL(url);
+  } catch {
+    return String(url);
+  }
   copy.username = '';
   copy.password = '';
   return copy.href;
