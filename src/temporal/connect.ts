@@ -8,7 +8,7 @@
  * TEMPORAL_CONFIG_FILE: a developer's default profile never silently redirects a service.
  * Variables set in the environment always win over the profile.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -85,6 +85,8 @@ function loadProfile(env: Env): { name: string; profile: EnvProfile } | undefine
   if (!isSet(env, 'TEMPORAL_PROFILE') && !isSet(env, 'TEMPORAL_CONFIG_FILE')) return undefined;
   const name = env.TEMPORAL_PROFILE?.trim() || 'default';
   const file = env.TEMPORAL_CONFIG_FILE?.trim();
+  // envconfig reads a missing file as an empty one; a named file that is not there is a mistake.
+  if (file && !existsSync(file)) throw new ConfigError(`TEMPORAL_CONFIG_FILE=${file}: no such file`);
   const defined = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
   try {
     const profile = loadEnvConfig().loadClientConfigProfile({
@@ -165,7 +167,10 @@ function resolve(config: Config, env: Env): Resolved {
   };
   if (clientCert) resolved.clientCert = clientCert;
   if (clientKey) resolved.clientKey = clientKey;
-  const ca = t.tlsCaPath !== undefined ? { variable: 'TEMPORAL_TLS_CA_PATH', path: t.tlsCaPath } : fromProfile('tls.server_ca_cert', name, p.tls?.serverCACert);
+  const ca =
+    t.tlsCaPath !== undefined
+      ? { variable: 'TEMPORAL_TLS_CA_PATH', path: t.tlsCaPath }
+      : fromProfile('tls.server_ca_cert', name, p.tls?.serverCACert);
   if (ca) resolved.ca = ca;
   const serverName = t.tlsServerName ?? p.tls?.serverName;
   if (serverName) resolved.serverName = serverName;
