@@ -1,0 +1,33 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Client } from '@temporalio/client';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import type { Config } from '../config.js';
+import type { Db } from '../db/pool.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { VisitService } from '../visits/service.js';
+
+/** What the HTTP API needs from the visit service; tests that are not about Temporal pass a fake. */
+export type VisitServiceLike = Pick<
+  VisitService,
+  'createVisit' | 'applyChange' | 'applyQuickbaseRecord' | 'findVisit' | 'getVisit' | 'redeliverEvent' | 'redeliverVisit' | 'recover'
+>;
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  /** Used only by /readyz; every visit operation goes through `visits`. */
+  client: Pick<Client, 'workflowService' | 'connection'>;
+  visits: VisitServiceLike;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** The Fastify instance with TypeBox inference on route schemas. */
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;

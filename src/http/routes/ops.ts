@@ -1,0 +1,85 @@
+/** Operations: liveness, readiness (Postgres and Temporal reachable), Prometheus metrics. No credentials. */
+import type { Config } from '../../config.js';
+import { withDeadline } from '../deadline.js';
+import type { App, AppDeps } from '../deps.js';
+import { HealthSchema, ReadySchema } from '../schemas.js';
+
+const READY_TIMEOUT_MS = 2_000;
+const WORKER_METRICS_TIMEOUT_MS = 2_000;
+const tags = ['operations'];
+
+/** `0.0.0.0:9464` is where the worker listens, not where to connect. */
+export function workerMetricsUrl(bind: string): string {
+  const host = bind.replace(/^0\.0\.0\.0(?=:)/, '127.0.0.1').replace(/^\[::\](?=:)/, '[::1]');
+  return `http://${host}/metrics`;
+}
+
+async function workerMetrics(config: Config): Promise<string> {
+  const bind = config.worker.metricsBind;
+  if (bind === undefined) return '';
+  try {
+    const res = await fetch(workerMetricsUrl(bind), { signal: AbortSignal.timeout(WORKER_METRICS_TIMEOUT_MS) });
+    if (!res.ok) return `\n# Temporal worker metrics unavailable: HTTP ${res.status}\n`;
+    return `\n${await res.text()}`;
+  } catch {
+    return '\n# Temporal worker metrics unavailable\n';
+  }
+}
+
+export function registerOpsRoutes(app: App, deps: AppDeps): void {
+  const { db, client, metrics, config } = deps;
+
+  app.get(
+    '/healthz',
+    { schema: { operationId: 'healthz', summary: 'The process is up', tags, response: { 200: HealthSchema } } },
+    async () => ({ status: 'ok' }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        operationId: 'readyz',
+        summary: 'Postgres and Temporal are reachable (each bounded by a 2 s timeout)',
+        tags,
+        response: { 200: ReadySchema, 503: { ...ReadySchema, description: 'Not ready' } },
+      },
+    },
+    async (request, reply) => {
+      const check = async (what: string, probe: () => Promise<unknown>) => {
+        try {
+          await withDeadline(probe(), READY_TIMEOUT_MS, what);
+          return 'ok';
+        } catch (err) {
+          request.log.warn({ check: what, err: { message: (err as Error).message } }, 'readiness check failed');
+          return 'unavailable';
+        }
+      };
+      const [postgres, temporal] = await Promise.all([
+        check('postgres', () => db.query('SELECT 1')),
+        check('temporal', () =>
+          client.connection.withDeadline(Date.now() + READY_TIMEOUT_MS, () => client.workflowService.getSystemInfo({})),
+        ),
+      ]);
+      const ready = postgres === 'ok' && temporal === 'ok';
+      if (!ready) reply.status(503).header('retry-after', '5');
+      return { status: ready ? 'ready' : 'unavailable', checks: { postgres, temporal } };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics: this process, then the Temporal worker SDK metrics when TEMPORAL_METRICS_BIND is set',
+        tags,
+        produces: ['text/plain'],
+      },
+    },
+    async (_request, reply) => {
+      const [own, worker] = await Promise.all([metrics.registry.metrics(), workerMetrics(config)]);
+      return reply.type(metrics.registry.contentType).send(own + worker);
+    },
+  );
+}
