@@ -23,7 +23,7 @@ fi
 
 log "installing Debian's docker-compose package (apt-get)..."
 "${as_root[@]}" apt-get update -qq >&2 || { log "error: apt-get update failed (no access to the Debian package mirror?)"; exit 1; }
-DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends docker-compose >&2 ||
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends docker-compose >&2 ||
   { log "error: apt-get install docker-compose failed"; exit 1; }
 command -v docker-compose >/dev/null 2>&1 || { log "error: docker-compose still not on PATH after installing it"; exit 1; }
 log "installed $(docker-compose version --short 2>/dev/null || echo docker-compose)"
