@@ -41,7 +41,7 @@ function temporalCli(): string {
 
 async function startTemporal(cli: string): Promise<{ address: string; child: ChildProcess }> {
   const port = await freePort();
-  const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--http-port', String(await freePort()), '--metrics-port', String(await freePort()), '--log-level', 'error'];
+  const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--http-port', String(await freePort()), '--metrics-port', String(await freePort()), '--log-level', 'never'];
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
   const address = `127.0.0.1:${port}`;
@@ -90,11 +90,20 @@ export default async function setup(project: TestProject) {
   const cli = temporalCli();
   const bundleDir = path.join(ROOT, '.data/test-bundle');
   await mkdir(bundleDir, { recursive: true });
-  const [temporal, postgres, bundle] = await Promise.all([
+  const started = await Promise.allSettled([
     startTemporal(cli),
     startPostgres(),
     bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
-  ]);
+  ] as const);
+  const [temporalResult, postgresResult, bundleResult] = started;
+  if (temporalResult.status === 'rejected' || postgresResult.status === 'rejected' || bundleResult.status === 'rejected') {
+    // Stop whatever did start, so a failed set-up leaves no process behind.
+    if (postgresResult.status === 'fulfilled') await postgresResult.value.stop().catch(() => undefined);
+    if (temporalResult.status === 'fulfilled' && temporalResult.value.child.pid) process.kill(-temporalResult.value.child.pid, 'SIGTERM');
+    const failed = started.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    throw failed.reason;
+  }
+  const [temporal, postgres, bundle] = [temporalResult.value, postgresResult.value, bundleResult.value];
   const workflowBundlePath = path.join(bundleDir, `workflow-bundle-${process.pid}.js`);
   await writeFile(workflowBundlePath, bundle.code);
   await migrate(postgres.url);
