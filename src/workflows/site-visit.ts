@@ -112,7 +112,7 @@ export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<
       return viewOf(visit, false);
     },
     {
-      validator: (request) => {
+      validator: (request: CreateVisitInput) => {
         assertKeyPart('clientSiteId', request.clientSiteId);
         if (request.quickbaseRecordId !== undefined) assertKeyPart('quickbaseRecordId', request.quickbaseRecordId);
         if (request.occurredAt !== undefined) instantOf(request.occurredAt);
@@ -130,7 +130,7 @@ export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<
       apply(outcome, change.origin);
       return viewOf(mustExist(visit), false);
     },
-    { validator: (change) => validateChange(change) },
+    { validator: (change: VisitChange) => validateChange(change) },
   );
 
   setHandler(
@@ -146,7 +146,7 @@ export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<
       return viewOf(mustExist(visit), false);
     },
     {
-      validator: (snapshot) => {
+      validator: (snapshot: QuickbaseSnapshot) => {
         const current = requireVisit();
         if (quickbaseRecordId !== null && snapshot.recordId !== quickbaseRecordId) {
           throw ApplicationFailure.nonRetryable(
