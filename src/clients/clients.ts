@@ -79,7 +79,9 @@ export async function putWebhookEndpoint(
   clientId: string,
   input: { url: string; eventTypes?: EventType[] | null },
 ): Promise<WebhookEndpoint> {
-  const client = await patchClient(db, policy, clientId, { webhookUrl: input.url, eventTypes: input.eventTypes ?? null });
+  const url = checkWebhookUrl(input.url, policy, 'url');
+  const client = await updateClient(db, clientId, { webhookUrl: url, eventTypes: input.eventTypes ?? null });
+  if (!client) throw clientNotFound(clientId);
   return endpointOf(client, await listSecrets(db, clientId));
 }
 

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createAuth } from './auth.js';
 import type { App, AppDeps } from './deps.js';
 import { installErrorHandlers } from './errors.js';
@@ -22,10 +22,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app: App = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One line per request from onResponse below: no bodies, no headers.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     bodyLimit: config.http.bodyLimitBytes,
     requestIdHeader: false,
-    requestIdLogLabel: 'requestId',
     // Honour a caller's x-request-id when it is a sane token; otherwise make one.
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
