@@ -17,10 +17,16 @@ export const quickbaseTransmissionId = (recordId: string, transmittedAt: string)
 
 /**
  * The commands that take `state` to what the record says, in lifecycle order:
- * rep, schedule, dispatch, QA, deliverables, cancel. Fields the record leaves empty are not cleared,
- * except the rep, whose emptiness means "awaiting reassignment".
+ * rep, schedule, dispatch, QA, deliverables, cancel. An empty schedule date is not a change; an empty
+ * rep means "awaiting reassignment" and an empty ETA means none.
+ *
+ * A finished visit no longer tracks some fields, and records keep being edited after the fact: a
+ * cancelled visit takes nothing from its record, and a completed one only new deliverables. Without
+ * this, one later edit (a rep cleared for reporting) would reject every snapshot after it.
  */
 export function planFromRecord(state: VisitState, record: RecordFields): VisitCommand[] {
+  if (state.status === 'Cancelled') return [];
+  if (state.status === 'Completed') return deliverablesOf(state, record);
   const commands: VisitCommand[] = [];
   const rep = record.fieldRepName?.trim() || null;
   if (rep !== state.fieldRepName) commands.push(rep === null ? { type: 'clearRep' } : { type: 'assignRep', fieldRepName: rep });
@@ -32,13 +38,15 @@ export function planFromRecord(state: VisitState, record: RecordFields): VisitCo
   if (record.qaStatus === 'failed' && state.completedAt === null && state.qaResults.at(-1)?.passed !== false) {
     commands.push({ type: 'qaResult', passed: false });
   }
-  const sent = record.deliverablesTransmitted;
-  if (sent !== null) {
-    const transmissionId = quickbaseTransmissionId(record.recordId, sent.transmittedAt);
-    if (!state.transmissions.some((t) => t.transmissionId === transmissionId)) {
-      commands.push({ type: 'deliverablesTransmitted', transmissionId, deliverableCount: sent.deliverableCount });
-    }
-  }
+  commands.push(...deliverablesOf(state, record));
   if (record.cancelled && state.cancelledAt === null) commands.push({ type: 'cancel' });
   return commands;
+}
+
+function deliverablesOf(state: VisitState, record: RecordFields): VisitCommand[] {
+  const sent = record.deliverablesTransmitted;
+  if (sent === null) return [];
+  const transmissionId = quickbaseTransmissionId(record.recordId, sent.transmittedAt);
+  if (state.transmissions.some((t) => t.transmissionId === transmissionId)) return [];
+  return [{ type: 'deliverablesTransmitted', transmissionId, deliverableCount: sent.deliverableCount }];
 }

@@ -159,6 +159,19 @@ describe('planFromRecord', () => {
   describe('deliverables', () => {
     const completed = () => applied(fresh(), planFromRecord(fresh(), fullRecord));
 
+    it('a completed visit ignores later rep, schedule and cancel edits but still takes new deliverables', () => {
+      const later = {
+        ...fullRecord,
+        fieldRepName: null,
+        scheduledDate: '2027-01-01',
+        cancelled: true,
+        deliverablesTransmitted: { transmittedAt: '2026-04-13T08:00:00.000Z', deliverableCount: 2 },
+      };
+      expect(planFromRecord(completed(), later)).toEqual([
+        { type: 'deliverablesTransmitted', transmissionId: 'qb:rec-7:2026-04-13T08:00:00.000Z', deliverableCount: 2 },
+      ]);
+    });
+
     it('one transmission ID per distinct transmission time', () => {
       expect(quickbaseTransmissionId('rec-7', SENT_AT)).toBe('qb:rec-7:2026-04-12T15:00:00.000Z');
       const later = { ...fullRecord, deliverablesTransmitted: { transmittedAt: '2026-04-13T08:00:00.000Z', deliverableCount: 6 } };
@@ -180,6 +193,11 @@ describe('planFromRecord', () => {
         { type: 'cancel' },
       ]);
       expect(planFromRecord(fresh(), { ...fullRecord, cancelled: true }).at(-1)).toEqual({ type: 'cancel' });
+    });
+
+    it('a cancelled visit takes nothing more from its record', () => {
+      const cancelled = applied(fresh(), planFromRecord(fresh(), record({ cancelled: true })));
+      expect(planFromRecord(cancelled, { ...fullRecord, cancelled: true, fieldRepName: 'Someone Else' })).toEqual([]);
     });
 
     it('is planned once', () => {
