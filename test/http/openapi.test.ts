@@ -71,7 +71,7 @@ describe('/openapi.json', () => {
         const url = path.replace(/\{(\w+)\}/g, (_, name: string) => sample[name] ?? 'x');
         for (const headers of [{}, ssn]) {
           const res = await h.app.inject({ method: m.toUpperCase() as 'GET', url, headers });
-          const body = res.headers['content-type']?.includes('json') ? (res.json() as { error?: { code?: string } }) : {};
+          const body = String(res.headers['content-type'] ?? '').includes('json') ? (res.json() as { error?: { code?: string } }) : {};
           expect(body.error?.code, `${m} ${url}`).not.toBe('route_not_found');
           expect(res.statusCode, `${m} ${url}`).toBeLessThan(500 + (url === '/readyz' ? 4 : 0));
         }
