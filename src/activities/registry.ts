@@ -47,46 +47,7 @@ export function createRegistryActivities({ db }: Pick<ActivityDeps, 'db'>) {
      * retries and racing runs get the same visit ID and at most one of them announces.
      */
     async registerVisit(input: RegisterVisitInput): Promise<RegisterVisitResult> {
-      let row: VisitRow | undefined;
-      // A racing insert committed after this statement's snapshot shows up on the next try.
-      for (let attempt = 0; attempt < 3 && !row; attempt++) {
-      try {
-        const { rows } = await db.query<VisitRow>(
-          `WITH ins AS (
-             INSERT INTO visits (visit_id, client_id, client_ticket_number, client_site_id, quickbase_record_id,
-                                 workflow_id, origin, announced_event_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (client_id, client_ticket_number) DO NOTHING
-             RETURNING visit_id, client_site_id, quickbase_record_id, created_at, announced_event_id, final_state, true AS inserted
-           )
-           SELECT * FROM ins
-           UNION ALL
-           SELECT visit_id, client_site_id, quickbase_record_id, created_at, announced_event_id, final_state, false AS inserted
-             FROM visits WHERE client_id = $2 AND client_ticket_number = $3
-           LIMIT 1`,
-          [
-            newVisitId(),
-            input.clientId,
-            input.clientTicketNumber,
-            input.clientSiteId,
-            input.quickbaseRecordId,
-            input.workflowId,
-            input.origin,
-            input.ticketCreatedEventId,
-          ],
-        );
-        row = rows[0];
-      } catch (err) {
-        if (isUniqueViolation(err)) {
-          throw ApplicationFailure.nonRetryable(
-            'quickbaseRecordId is already linked to another visit',
-            ErrorType.Conflict,
-          );
-        }
-        throw err;
-      }
-      }
-      if (!row) throw new Error('visit registry returned no row');
+      const row = await upsertVisit(input);
       let announce = row.announced_event_id === input.ticketCreatedEventId;
       if (row.announced_event_id === null) {
         const claimed = await db.query(
@@ -122,6 +83,46 @@ export function createRegistryActivities({ db }: Pick<ActivityDeps, 'db'>) {
       ]);
     },
   };
+
+  /** Inserts the registry row, or finds the existing one; `inserted` says which. */
+  async function upsertVisit(input: RegisterVisitInput): Promise<VisitRow> {
+    // A racing insert committed after this statement's snapshot shows up on the next try.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const { rows } = await db.query<VisitRow>(
+          `WITH ins AS (
+             INSERT INTO visits (visit_id, client_id, client_ticket_number, client_site_id, quickbase_record_id,
+                                 workflow_id, origin, announced_event_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (client_id, client_ticket_number) DO NOTHING
+             RETURNING visit_id, client_site_id, quickbase_record_id, created_at, announced_event_id, final_state, true AS inserted
+           )
+           SELECT * FROM ins
+           UNION ALL
+           SELECT visit_id, client_site_id, quickbase_record_id, created_at, announced_event_id, final_state, false AS inserted
+             FROM visits WHERE client_id = $2 AND client_ticket_number = $3
+           LIMIT 1`,
+          [
+            newVisitId(),
+            input.clientId,
+            input.clientTicketNumber,
+            input.clientSiteId,
+            input.quickbaseRecordId,
+            input.workflowId,
+            input.origin,
+            input.ticketCreatedEventId,
+          ],
+        );
+        if (rows[0]) return rows[0];
+      } catch (err) {
+        if (isUniqueViolation(err)) {
+          throw ApplicationFailure.nonRetryable('quickbaseRecordId is already linked to another visit', ErrorType.Conflict);
+        }
+        throw err;
+      }
+    }
+    throw new Error('the visit registry returned no row');
+  }
 
   async function linkRecord(visitId: string, quickbaseRecordId: string): Promise<string> {
     try {
