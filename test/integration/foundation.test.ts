@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { migrate } from '../../src/db/migrate.js';
+import { createTestClient, startTestStack, uniqueTicket, type TestStack } from '../helpers/stack.js';
+import '../provided.js';
+
+/** A scratch database next to the suite's, for tests that need an empty one. */
+async function scratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = new URL(inject('databaseUrl'));
+  const name = `ssn_scratch_${randomUUID().replaceAll('-', '')}`;
+  const admin = new pg.Client({ connectionString: base.toString() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: base.toString() });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+describe('migrations', () => {
+  it('apply once from two processes at once, and again as a no-op', async () => {
+    const db = await scratchDatabase();
+    try {
+      const [first, second] = await Promise.all([migrate(db.url), migrate(db.url)]);
+      expect([...first, ...second]).toEqual(['1764100000000_initial']);
+      expect(await migrate(db.url)).toEqual([]);
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      const { rows } = await client.query<{ table_name: string }>(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
+      );
+      await client.end();
+      expect(rows.map((r) => r.table_name)).toEqual([
+        'api_keys', 'client_secrets', 'clients', 'deliveries', 'delivery_attempts', 'events', 'pgmigrations', 'visits',
+      ]);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('smoke', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
+  afterAll(async () => stack?.shutdown());
+
+  it('a real workflow on the real dev server runs a real activity against the real Postgres', async () => {
+    const client = await createTestClient(stack.db);
+    const ticket = uniqueTicket('SMOKE');
+    const visit = await stack.visits.createVisit({ clientId: client.clientId, clientTicketNumber: ticket, clientSiteId: 'S1', origin: 'api' });
+    const { rows } = await stack.db.query('SELECT visit_id, client_site_id FROM visits WHERE client_id = $1 AND client_ticket_number = $2', [
+      client.clientId,
+      ticket,
+    ]);
+    expect(rows).toEqual([{ visit_id: visit.id, client_site_id: 'S1' }]);
+  });
+});
