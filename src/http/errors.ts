@@ -45,6 +45,14 @@ export const forbidden = (message: string) => new HttpError(403, 'forbidden', me
 export const notFound = (what: string, id: string) => new HttpError(404, 'not_found', `${what} ${id} not found`, { [`${what}Id`]: id });
 export const invalidInput = (field: string, message: string) =>
   new HttpError(400, 'invalid_input', `${field} ${message}`, { field });
+/** An idempotent create found the ticket already registered, for another site. */
+export const siteMismatch = (view: { id: string; clientTicketNumber: string; clientSiteId: string }) =>
+  new HttpError(
+    409,
+    'conflict',
+    `ticket ${view.clientTicketNumber} already exists for clientSiteId ${view.clientSiteId}`,
+    { visitId: view.id, clientSiteId: view.clientSiteId },
+  );
 export const unprocessable = (field: string, message: string) =>
   new HttpError(422, 'unprocessable', `${field} ${message}`, { field });
 

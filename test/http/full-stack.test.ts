@@ -50,6 +50,14 @@ describe('client API over Temporal', () => {
     const again = await createVisit(ticket);
     expect(again.statusCode).toBe(200);
     expect(again.json().id).toBe(first.json().id);
+    const otherSite = await app.inject({
+      method: 'POST',
+      url: '/v1/site-visits',
+      headers: bearer(key),
+      payload: { clientTicketNumber: ticket, clientSiteId: 'STORE-200' },
+    });
+    expect(otherSite.statusCode).toBe(409);
+    expect(errorOf(otherSite).details).toEqual({ visitId: first.json().id, clientSiteId: 'STORE-100' });
 
     const racing = uniqueTicket();
     const results = await Promise.all(Array.from({ length: 6 }, () => createVisit(racing)));

@@ -47,6 +47,22 @@ describe('POST /v1/site-visits', () => {
     expect(res.json().id).toBe('visit_abc');
   });
 
+  it('answers 409 when the ticket number exists for another site', async () => {
+    h.visits.createVisit.mockResolvedValueOnce(visitView({ created: false, clientTicketNumber: 'T-1', clientSiteId: 'S-1' }));
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/site-visits',
+      headers: bearer(acmeKey),
+      payload: { clientTicketNumber: 'T-1', clientSiteId: 'S-2' },
+    });
+    expect(res.statusCode).toBe(409);
+    expect(errorOf(res)).toEqual({
+      code: 'conflict',
+      message: 'ticket T-1 already exists for clientSiteId S-1',
+      details: { visitId: 'visit_abc', clientSiteId: 'S-1' },
+    });
+  });
+
   it('rejects a schema violation with 400 naming the field, before the service', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ clientSiteId: 'S-1' }, 'clientTicketNumber'],
@@ -308,8 +324,10 @@ describe('POST /ssn/v1/site-visits', () => {
     const res = await h.app.inject({ method: 'POST', url: '/ssn/v1/site-visits', headers: ssn, payload });
     expect(res.statusCode).toBe(201);
     expect(h.visits.createVisit).toHaveBeenCalledWith({ ...payload, origin: 'ssn' });
-    h.visits.createVisit.mockResolvedValueOnce(visitView({ created: false }));
+    h.visits.createVisit.mockResolvedValueOnce(visitView({ created: false, clientSiteId: 'S-9' }));
     expect((await h.app.inject({ method: 'POST', url: '/ssn/v1/site-visits', headers: ssn, payload })).statusCode).toBe(200);
+    h.visits.createVisit.mockResolvedValueOnce(visitView({ created: false, clientSiteId: 'S-1' }));
+    expect((await h.app.inject({ method: 'POST', url: '/ssn/v1/site-visits', headers: ssn, payload })).statusCode).toBe(409);
   });
 
   it('answers 404 for an unknown client', async () => {

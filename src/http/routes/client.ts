@@ -7,7 +7,7 @@ import { clientIdOf, type Auth } from '../auth.js';
 import { checkInstant } from '../commands.js';
 import { withDeadline } from '../deadline.js';
 import type { App, AppDeps } from '../deps.js';
-import { notFound, unprocessable } from '../errors.js';
+import { notFound, siteMismatch, unprocessable } from '../errors.js';
 import {
   CreateVisitBody,
   DeliveryAccepted,
@@ -65,7 +65,8 @@ export function registerClientRoutes(app: App, deps: AppDeps, auth: Auth): void 
       schema: {
         operationId: 'createSiteVisit',
         summary: 'Create a site visit (idempotent by clientTicketNumber)',
-        description: 'The same clientTicketNumber again answers 200 with the same visit; a different clientSiteId for it is a 409.',
+        description:
+          'The same clientTicketNumber again answers 200 with the same visit; the same ticket number with another clientSiteId is a 409.',
         tags,
         security,
         body: CreateVisitBody,
@@ -85,6 +86,7 @@ export function registerClientRoutes(app: App, deps: AppDeps, auth: Auth): void 
           origin: 'api',
         }),
       );
+      if (view.clientSiteId !== request.body.clientSiteId) throw siteMismatch(view);
       return reply.status(view.created === true ? 201 : 200).send(view);
     },
   );

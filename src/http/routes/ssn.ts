@@ -5,7 +5,7 @@ import type { Auth } from '../auth.js';
 import { toQuickbaseRecord, toVisitChange } from '../commands.js';
 import { withDeadline } from '../deadline.js';
 import type { App, AppDeps } from '../deps.js';
-import { notFound } from '../errors.js';
+import { notFound, siteMismatch } from '../errors.js';
 import {
   ApiKeyInfo,
   ApiKeyParams,
@@ -172,7 +172,7 @@ export function registerSsnRoutes(app: App, deps: AppDeps, auth: Auth): void {
       onRequest,
       schema: {
         operationId: 'ssnCreateSiteVisit',
-        summary: 'Register a visit created in Quickbase (idempotent by client and ticket number)',
+        summary: 'Register a visit created in Quickbase (idempotent by client and ticket number; another site for it is a 409)',
         tags: visitTags,
         security,
         body: SsnCreateVisitBody,
@@ -187,6 +187,7 @@ export function registerSsnRoutes(app: App, deps: AppDeps, auth: Auth): void {
       const { clientId, clientTicketNumber, clientSiteId, quickbaseRecordId } = request.body;
       await requireClient(db, clientId);
       const view = await call(visits.createVisit({ clientId, clientTicketNumber, clientSiteId, quickbaseRecordId, origin: 'ssn' }));
+      if (view.clientSiteId !== clientSiteId) throw siteMismatch(view);
       return reply.status(view.created === true ? 201 : 200).send(view);
     },
   );
