@@ -55,7 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const status = reply.statusCode;
     metrics.httpRequests.observe({ method: request.method, route, status: String(status) }, reply.elapsedTime / 1000);
     const p = request.principal;
-    request.log[status >= 500 ? 'error' : 'info'](
+    request.log[status >= 500 && status !== 503 ? 'error' : status === 503 ? 'warn' : 'info'](
       {
         method: request.method,
         route,

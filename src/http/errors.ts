@@ -186,7 +186,9 @@ export function sendError(reply: FastifyReply, e: HttpError): FastifyReply {
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const e = toHttpError(err);
-    if (e.statusCode >= 500) {
+    if (e.statusCode === 503) {
+      request.log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'dependency unavailable');
+    } else if (e.statusCode >= 500) {
       // The full error goes to the log (with the request ID), never to the response.
       request.log.error({ err, code: e.code }, 'request failed');
     }
