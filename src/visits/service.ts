@@ -58,7 +58,22 @@ export interface RegistryRow {
 }
 
 /** The gRPC status codes the service tells apart. */
-const GrpcStatus = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, UNAVAILABLE: 14 } as const;
+const GrpcStatus = {
+  CANCELLED: 1,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  UNAVAILABLE: 14,
+} as const;
+
+/** Temporal could not be reached or did not answer in time: worth retrying. */
+const TRANSIENT: ReadonlySet<number> = new Set([
+  GrpcStatus.CANCELLED,
+  GrpcStatus.DEADLINE_EXCEEDED,
+  GrpcStatus.RESOURCE_EXHAUSTED,
+  GrpcStatus.UNAVAILABLE,
+]);
 
 /** Events that a recovery sends again: dead-lettered, or held back while the endpoint was disabled or missing. */
 const RECOVERABLE = ['failed', 'undelivered'];
@@ -324,7 +339,9 @@ export class VisitService {
           await new Promise((resolve) => setTimeout(resolve, backoff));
           continue;
         }
-        throw toServiceError(err, code);
+        const mapped = toServiceError(err, code);
+        if (!mapped) this.deps.logger.error({ err: { name: (err as Error).name, message: (err as Error).message, code } }, 'unexpected Temporal error');
+        throw mapped ?? err;
       }
     }
   }
@@ -348,7 +365,8 @@ function grpcCode(err: unknown): number | undefined {
   return undefined;
 }
 
-function toServiceError(err: unknown, code: number | undefined): ServiceError {
+/** Known failures as ServiceErrors; undefined for an unexpected one (a bug: the HTTP layer answers 500). */
+function toServiceError(err: unknown, code: number | undefined): ServiceError | undefined {
   if (err instanceof ServiceError) return err;
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause;
@@ -375,7 +393,10 @@ function toServiceError(err: unknown, code: number | undefined): ServiceError {
   if (code === GrpcStatus.FAILED_PRECONDITION) {
     return new ServiceError('invalid_transition', 'the visit is closed and takes no more changes');
   }
-  return new ServiceError('unavailable', 'Temporal did not answer in time; retry later with the same change ID');
+  if (code === undefined || TRANSIENT.has(code)) {
+    return new ServiceError('unavailable', 'Temporal did not answer in time; retry later with the same change ID');
+  }
+  return undefined;
 }
 
 function detailsOf(failure: ApplicationFailure): Record<string, unknown> {
