@@ -40,6 +40,8 @@ export interface Config {
     maxConcurrentWorkflowTasks: number;
     maxCachedWorkflows: number;
     metricsBind: string | undefined;
+    /** Where the worker process serves its own /metrics (its registry, then the SDK's). */
+    metricsServerBind: string | undefined;
     /** A prebuilt workflow bundle (the container image builds one); unset: bundle at start. */
     workflowBundlePath: string | undefined;
   };
@@ -109,6 +111,14 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+function bindAddress(env: Env, name: string): string | undefined {
+  const raw = optional(env, name);
+  if (raw !== undefined && !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(raw)) {
+    throw new ConfigError(`${name} must be host:port, like 0.0.0.0:9464, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads and validates every setting once; throws ConfigError naming the variable. */
@@ -173,7 +183,8 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
       maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 200, 1),
       maxConcurrentWorkflowTasks: int(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2),
       maxCachedWorkflows: int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 2_000, 0),
-      metricsBind: optional(env, 'TEMPORAL_METRICS_BIND'),
+      metricsBind: bindAddress(env, 'TEMPORAL_METRICS_BIND'),
+      metricsServerBind: bindAddress(env, 'WORKER_METRICS_BIND'),
       workflowBundlePath: optional(env, 'WORKFLOW_BUNDLE_PATH'),
     },
   };

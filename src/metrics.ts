@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
@@ -41,4 +42,46 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
   };
+}
+
+const SDK_METRICS_TIMEOUT_MS = 2_000;
+
+/** `0.0.0.0:9464` is where the SDK listens, not where to connect. */
+export function sdkMetricsUrl(bind: string): string {
+  const host = bind.replace(/^0\.0\.0\.0(?=:)/, '127.0.0.1').replace(/^\[::\](?=:)/, '[::1]');
+  return `http://${host}/metrics`;
+}
+
+/** This process's metrics, then the Temporal SDK's worker metrics when the SDK serves them (`sdkBind`). */
+export async function renderMetrics(metrics: Metrics, sdkBind: string | undefined): Promise<string> {
+  const own = await metrics.registry.metrics();
+  if (sdkBind === undefined) return own;
+  try {
+    const res = await fetch(sdkMetricsUrl(sdkBind), { signal: AbortSignal.timeout(SDK_METRICS_TIMEOUT_MS) });
+    return `${own}\n${res.ok ? await res.text() : `# Temporal SDK metrics unavailable: HTTP ${res.status}\n`}`;
+  } catch {
+    return `${own}\n# Temporal SDK metrics unavailable\n`;
+  }
+}
+
+/** The worker's own `/metrics` endpoint (the API serves its registry on its own port). */
+export async function serveMetrics(metrics: Metrics, sdkBind: string | undefined, bind: string): Promise<http.Server> {
+  const [host, port] = splitBind(bind);
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    renderMetrics(metrics, sdkBind).then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
+  return server;
+}
+
+function splitBind(bind: string): [string, number] {
+  const at = bind.lastIndexOf(':');
+  return [bind.slice(0, at).replace(/^\[|\]$/g, ''), Number(bind.slice(at + 1))];
 }

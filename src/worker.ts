@@ -8,7 +8,7 @@ import { loadConfig, type Config } from './config.js';
 import { createPool, type Db } from './db/pool.js';
 import { createWebhookDispatcher } from './delivery/ssrf.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, serveMetrics, type Metrics } from './metrics.js';
 import { installRuntime } from './runtime.js';
 import { connectClient, connectWorker } from './temporal/connect.js';
 
@@ -73,18 +73,23 @@ async function main(): Promise<void> {
   const db = createPool(config.databaseUrl, config.worker.maxConcurrentActivities);
   const { connection: clientConnection, client } = await connectClient(config);
   const connection = await connectWorker(config);
+  const metrics = createMetrics();
   const worker = await createSiteVisitWorker({
     config,
     connection,
     client,
     db,
     logger,
-    metrics: createMetrics(),
+    metrics,
     workflowBundlePath: config.worker.workflowBundlePath,
   });
+  const metricsServer = config.worker.metricsServerBind
+    ? await serveMetrics(metrics, config.worker.metricsBind, config.worker.metricsServerBind)
+    : undefined;
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker started');
   // The SDK's runtime turns SIGINT/SIGTERM into worker.shutdown(); run() resolves once drained.
   await worker.run();
+  metricsServer?.close();
   await Promise.allSettled([db.end(), connection.close(), clientConnection.close()]);
   logger.info('worker stopped');
 }

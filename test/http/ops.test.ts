@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../src/db/pool.js';
 import { buildApp } from '../../src/http/app.js';
-import { workerMetricsUrl } from '../../src/http/routes/ops.js';
+import { sdkMetricsUrl as workerMetricsUrl } from '../../src/metrics.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { loadConfig } from '../../src/config.js';
@@ -88,7 +88,7 @@ describe('metrics', () => {
     });
     const res = await app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
-    expect(res.body).toContain('# Temporal worker metrics unavailable');
+    expect(res.body).toContain('# Temporal SDK metrics unavailable');
     await app.close();
   });
 

@@ -1,30 +1,11 @@
 /** Operations: liveness, readiness (Postgres and Temporal reachable), Prometheus metrics. No credentials. */
-import type { Config } from '../../config.js';
+import { renderMetrics } from '../../metrics.js';
 import { withDeadline } from '../deadline.js';
 import type { App, AppDeps } from '../deps.js';
 import { HealthSchema, ReadySchema } from '../schemas.js';
 
 const READY_TIMEOUT_MS = 2_000;
-const WORKER_METRICS_TIMEOUT_MS = 2_000;
 const tags = ['operations'];
-
-/** `0.0.0.0:9464` is where the worker listens, not where to connect. */
-export function workerMetricsUrl(bind: string): string {
-  const host = bind.replace(/^0\.0\.0\.0(?=:)/, '127.0.0.1').replace(/^\[::\](?=:)/, '[::1]');
-  return `http://${host}/metrics`;
-}
-
-async function workerMetrics(config: Config): Promise<string> {
-  const bind = config.worker.metricsBind;
-  if (bind === undefined) return '';
-  try {
-    const res = await fetch(workerMetricsUrl(bind), { signal: AbortSignal.timeout(WORKER_METRICS_TIMEOUT_MS) });
-    if (!res.ok) return `\n# Temporal worker metrics unavailable: HTTP ${res.status}\n`;
-    return `\n${await res.text()}`;
-  } catch {
-    return '\n# Temporal worker metrics unavailable\n';
-  }
-}
 
 export function registerOpsRoutes(app: App, deps: AppDeps): void {
   const { db, client, metrics, config } = deps;
@@ -78,8 +59,7 @@ export function registerOpsRoutes(app: App, deps: AppDeps): void {
       },
     },
     async (_request, reply) => {
-      const [own, worker] = await Promise.all([metrics.registry.metrics(), workerMetrics(config)]);
-      return reply.type(metrics.registry.contentType).send(own + worker);
+      return reply.type(metrics.registry.contentType).send(await renderMetrics(metrics, config.worker.metricsBind));
     },
   );
 }
