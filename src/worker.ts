@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   installRuntime(config, logger);
-  const db = createPool(config.databaseUrl, config.worker.maxConcurrentActivities);
+  const db = createPool(config.databaseUrl, config.databasePoolSize);
   const { connection: clientConnection, client } = await connectClient(config);
   const connection = await connectWorker(config);
   const metrics = createMetrics();

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -65,7 +65,13 @@ async function startPostgres(): Promise<{ url: string; stop: () => Promise<void>
   let embedded: EmbeddedDb | undefined;
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(ROOT, '.data/test-postgres'), port: await freePort(), database: 'postgres' });
+    // A cluster per run (initdb takes about a second), so runs side by side never share one.
+    const dataDir = path.join(ROOT, '.data/test-pg', String(process.pid));
+    const started = await startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'postgres' });
+    embedded = { url: started.url, stop: async () => {
+      await started.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    } };
     adminUrl = embedded.url;
   }
   const admin = new pg.Client({ connectionString: adminUrl });

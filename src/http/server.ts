@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   }
   if (config.ssnServiceTokens.length === 0) logger.warn('SSN_SERVICE_TOKENS is empty: every /ssn/ route will answer 401');
 
-  const db = createPool(config.databaseUrl, 20);
+  const db = createPool(config.databaseUrl, config.databasePoolSize);
   logger.info({ temporal: describeTemporalConnection(config) }, 'connecting to Temporal');
   const { connection, client } = await connectClient(config);
   const visits = new VisitService({ client, db, config, logger });

@@ -1,5 +1,6 @@
-import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, proxyActivities } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, proxyActivities } from '@temporalio/workflow';
 import type { createDeliveryActivities } from '../activities/delivery.js';
+import { deadLetterReason } from './failures.js';
 import { deliveryOutcomeSignal, ErrorType, type DeliveryOutcome, type RedeliveryWorkflowInput } from '../messages.js';
 
 type Delivery = ReturnType<typeof createDeliveryActivities>;
@@ -40,8 +41,7 @@ export async function redeliveryWorkflow(input: RedeliveryWorkflowInput): Promis
       });
       outcome = { eventId: envelope.id, deliveryId, status: result.status === 'delivered' ? 'delivered' : 'undelivered' };
     } catch (err) {
-      const cause = err instanceof ActivityFailure ? err.cause : err;
-      const reason = cause instanceof ApplicationFailure ? (cause.type ?? 'ApplicationFailure') : 'unknown';
+      const reason = deadLetterReason(err);
       await bookkeeping.markDeliveryFailed({ eventId: envelope.id, deliveryId, reason });
       outcome = { eventId: envelope.id, deliveryId, status: 'failed', lastError: reason };
     }

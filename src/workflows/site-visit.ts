@@ -14,6 +14,7 @@ import {
 import type { createDeliveryActivities } from '../activities/delivery.js';
 import type { createRegistryActivities } from '../activities/registry.js';
 import { planFromRecord } from '../domain/quickbase.js';
+import { deadLetterReason } from './failures.js';
 import { createVisit, decide, type DomainEvent, type VisitCommand, type VisitState } from '../domain/visit.js';
 import {
   applyChangeUpdate,
@@ -334,7 +335,7 @@ export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<
     } catch (err) {
       // Retries exhausted (the horizon), or a non-retryable outcome (410, refused endpoint): dead letter.
       record.status = 'failed';
-      record.lastError = failureClass(err);
+      record.lastError = deadLetterReason(err, record.lastError);
       await registry.markDeliveryFailed({
         eventId: record.envelope.id,
         deliveryId: record.deliveryId,
@@ -440,11 +441,4 @@ function asUpdateFailure(err: unknown): ApplicationFailure {
     return ApplicationFailure.create({ type: cause.type ?? undefined, message: cause.message, nonRetryable: true });
   }
   return ApplicationFailure.create({ type: 'RegistrationFailed', message: 'the visit could not be registered', nonRetryable: true });
-}
-
-function failureClass(err: unknown): string {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return cause.type ?? 'ApplicationFailure';
-  if (cause instanceof Error) return cause.name;
-  return 'unknown';
 }

@@ -516,13 +516,8 @@ describe('the retry horizon', () => {
     expect((await deliveriesOf(short, eventId)).map((d) => d.status)).toEqual(['failed']);
   });
 
-  // BUG: src/workflows/site-visit.ts deliver() (line 337) replaces the event's last_error with failureClass(err)
-  // (line 445) when it dead-letters. After the horizon that is 'TimeoutFailure' (@temporalio/common's failure
-  // converter drops TimeoutFailure.cause, so the last attempt's ApplicationFailure is out of reach), so an endpoint
-  // that answered 500 every time reads as a timeout in events.last_error and the query, although the activity had
-  // recorded 'http_500' and the workflow held it from the 'retrying' signal. src/workflows/redelivery.ts line 44
-  // records 'unknown' in the same case. Remove `.fails` once fixed.
-  it.fails('keeps the last attempt\'s failure class (http_500) as the dead letter\'s last_error', async () => {
+  // After the horizon Temporal reports a timeout; the dead letter keeps the last attempt's class instead.
+  it('keeps the last attempt\'s failure class (http_500) as the dead letter\'s last_error', async () => {
     const row = await eventRow(short, horizonEventId ?? 'none');
     expect(row?.last_error).toBe('http_500');
   });
@@ -593,11 +588,7 @@ describe('endpoints on private addresses', () => {
     });
   }
 
-  // BUG: the activity records last_error 'refused_address', then the workflow's markDeliveryFailed overwrites it
-  // with the failure type 'DeliveryRefused' (src/workflows/site-visit.ts line 337, failureClass line 445), which
-  // no longer tells a refused address from a refused scheme; the class is in the failure's details[0].errorClass.
-  // Remove `.fails` once fixed.
-  it.fails('keeps last_error refused_address on the dead-lettered events', async () => {
+  it('keeps last_error refused_address on the dead-lettered events', async () => {
     expect(refusedEventIds).toHaveLength(2);
     for (const eventId of refusedEventIds) expect((await eventRow(strict, eventId))?.last_error).toBe('refused_address');
   });

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
         apiKey: undefined,
       },
       databaseUrl: undefined,
+      databasePoolSize: 20,
       http: { host: '127.0.0.1', port: 3000, bodyLimitBytes: 256 * 1024, temporalTimeoutMs: 10_000 },
       ssnServiceTokens: [],
       webhooks: {
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
         maxConcurrentWorkflowTasks: 40,
         maxCachedWorkflows: 2_000,
         metricsBind: undefined,
+        metricsServerBind: undefined,
         workflowBundlePath: undefined,
       },
     });
@@ -95,6 +97,8 @@ describe('loadConfig', () => {
       WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '10',
       WORKER_MAX_CACHED_WORKFLOWS: '0',
       TEMPORAL_METRICS_BIND: '0.0.0.0:9464',
+      WORKER_METRICS_BIND: '0.0.0.0:9465',
+      DATABASE_POOL_SIZE: '7',
       WORKFLOW_BUNDLE_PATH: '/app/workflow-bundle.js',
     });
     expect(config).toMatchObject({
@@ -122,6 +126,7 @@ describe('loadConfig', () => {
         allowedPrivateCidrs: ['127.0.0.1/32', '10.0.0.0/8'],
         secretGraceMs: 0,
       },
+      databasePoolSize: 7,
       visitLingerMs: 7 * 86_400_000,
       visitHistoryLimit: 2_000,
       worker: {
@@ -130,6 +135,7 @@ describe('loadConfig', () => {
         maxConcurrentWorkflowTasks: 10,
         maxCachedWorkflows: 0,
         metricsBind: '0.0.0.0:9464',
+        metricsServerBind: '0.0.0.0:9465',
         workflowBundlePath: '/app/workflow-bundle.js',
       },
     });
