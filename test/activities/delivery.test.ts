@@ -411,7 +411,7 @@ describe('deliverEvent', () => {
     const [req] = receiver.requests;
     const hex = (s: string) => createHmac('sha256', key(s)).update(req!.body).digest('hex');
     expect(req!.headers['x-ssn-signature']).toBe(`${hex(fresh)} ${hex(old)}`);
-    const signed = `${input.envelope.id}.${req!.headers['webhook-timestamp']}.${req!.body.toString()}`;
+    const signed = `${input.envelope.id}.${String(req!.headers['webhook-timestamp'])}.${req!.body.toString()}`;
     const b64 = (s: string) => createHmac('sha256', key(s)).update(signed).digest('base64');
     expect(req!.headers['webhook-signature']).toBe(`v1,${b64(fresh)} v1,${b64(old)}`);
     expect(verifySsnWebhook(req!.body, req!.headers, [old], { now: clock }).id).toBe(input.envelope.id);
