@@ -12,4 +12,12 @@ npx tsc --noEmit
 echo "== lint" >&2
 npx eslint .
 echo "== tests" >&2
-npx vitest run "$@"
+mkdir -p .data
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.data/vitest-report.json "$@" || status=$?
+# A closing line any CI reads: "N passed, N failed".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(".data/vitest-report.json", "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' || true
+exit "$status"
