@@ -85,10 +85,16 @@ export async function putWebhookEndpoint(
   return endpointOf(client, await listSecrets(db, clientId));
 }
 
-export async function rotateClientSecret(db: Db, policy: WebhookPolicy, clientId: string): Promise<RotatedSecret> {
+/** `revokePrevious`: a leaked secret stops signing at once instead of after the grace period. */
+export async function rotateClientSecret(
+  db: Db,
+  policy: WebhookPolicy,
+  clientId: string,
+  opts: { revokePrevious?: boolean } = {},
+): Promise<RotatedSecret> {
   return withTransaction(db, async (tx) => {
     if (!(await getClient(tx, clientId, { forUpdate: true }))) throw clientNotFound(clientId);
-    return rotateSecret(tx, clientId, policy.secretGraceMs);
+    return rotateSecret(tx, clientId, opts.revokePrevious ? 0 : policy.secretGraceMs);
   });
 }
 

@@ -298,6 +298,11 @@ export const PutWebhookEndpointBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const RotateSecretBody = Type.Object(
+  { revokePrevious: Type.Optional(Type.Boolean({ description: 'Stop the previous secrets signing at once (a leaked secret)' })) },
+  { additionalProperties: false, description: 'Optional; by default the previous secrets keep signing for the grace period' },
+);
+
 export const RotatedSecretSchema = Type.Object({
   secret: Type.String({ description: 'whsec_...: shown once' }),
   createdAt: DateTime(),

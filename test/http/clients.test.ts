@@ -187,4 +187,23 @@ describe('webhook endpoint (client API)', () => {
     expect(h.logs.text).not.toContain(rotated.secret);
     expect(h.logs.text).not.toContain((second.json() as { secret: string }).secret);
   });
+
+  it('SSN can rotate a leaked secret so the previous ones stop signing at once', async () => {
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/ssn/v1/clients/initech/rotate-secret',
+      headers: ssn,
+      payload: { revokePrevious: true },
+    });
+    expect(res.statusCode).toBe(200);
+    const rotated = res.json() as { secret: string; previousSecretsExpireAt: string };
+    expect(Date.parse(rotated.previousSecretsExpireAt)).toBeLessThanOrEqual(Date.now() + 1_000);
+    const { rows } = await h.db.query<{ secret: string }>(
+      `SELECT secret FROM client_secrets WHERE client_id = 'initech' AND (expires_at IS NULL OR expires_at > now())`,
+    );
+    expect(rows.map((r) => r.secret)).toEqual([rotated.secret]);
+    const unknown = await h.app.inject({ method: 'POST', url: '/ssn/v1/clients/nobody/rotate-secret', headers: ssn });
+    expect(unknown.statusCode).toBe(404);
+    expect(h.logs.text).not.toContain(rotated.secret);
+  });
 });

@@ -38,6 +38,7 @@ describe('/openapi.json', () => {
         'PATCH /ssn/v1/clients/{clientId}',
         'POST /ssn/v1/clients/{clientId}/api-keys',
         'DELETE /ssn/v1/clients/{clientId}/api-keys/{keyId}',
+        'POST /ssn/v1/clients/{clientId}/rotate-secret',
         'POST /ssn/v1/clients/{clientId}/recover',
         'POST /ssn/v1/site-visits',
         'GET /ssn/v1/site-visits/{visitId}',

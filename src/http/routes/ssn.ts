@@ -1,6 +1,13 @@
 /** The SSN API: `Authorization: Bearer <SSN service token>`; client administration and SSN-side visit changes. */
 import { revokeApiKey } from '../../clients/api-keys.js';
-import { clientDetails, issueClientApiKey, patchClient, registerClient, requireClient } from '../../clients/clients.js';
+import {
+  clientDetails,
+  issueClientApiKey,
+  patchClient,
+  registerClient,
+  requireClient,
+  rotateClientSecret,
+} from '../../clients/clients.js';
 import type { Auth } from '../auth.js';
 import { toQuickbaseRecord, toVisitChange } from '../commands.js';
 import { withDeadline } from '../deadline.js';
@@ -22,6 +29,8 @@ import {
   RecoverBody,
   RedeliverVisitBody,
   RedeliverVisitResult,
+  RotateSecretBody,
+  RotatedSecretSchema,
   SsnCreateVisitBody,
   VisitDetailsSchema,
   VisitParams,
@@ -122,6 +131,27 @@ export function registerSsnRoutes(app: App, deps: AppDeps, auth: Auth): void {
       },
     },
     async (request, reply) => reply.status(201).send(await issueClientApiKey(db, request.params.clientId)),
+  );
+
+  app.post(
+    '/ssn/v1/clients/:clientId/rotate-secret',
+    {
+      onRequest,
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      schema: {
+        operationId: 'ssnRotateSecret',
+        summary: "Issue a new signing secret for the client (shown once); with revokePrevious the old ones stop signing now",
+        tags: clientsTags,
+        security,
+        params: ClientParams,
+        body: RotateSecretBody,
+        response: { 200: RotatedSecretSchema, ...errorResponses(404, 413) },
+      },
+    },
+    async (request) =>
+      rotateClientSecret(db, config.webhooks, request.params.clientId, { revokePrevious: request.body.revokePrevious === true }),
   );
 
   app.delete(
