@@ -1,0 +1,176 @@
+/** What the bench starts and must stop: a Temporal dev server, Postgres with a fresh database, child processes. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { migrate } from '../src/db/migrate.js';
+import { SEARCH_ATTRIBUTES } from '../src/messages.js';
+
+/** Stop steps, run last-registered first, each once, whatever the others do. */
+export class Cleanups {
+  private readonly steps: { name: string; run: () => Promise<void> }[] = [];
+
+  add(name: string, run: () => Promise<void>): void {
+    this.steps.push({ name, run });
+  }
+
+  async runAll(log: (line: string) => void): Promise<void> {
+    for (let step = this.steps.pop(); step; step = this.steps.pop()) {
+      try {
+        await step.run();
+      } catch (err) {
+        log(`cleanup: ${step.name} failed: ${String(err)}`);
+      }
+    }
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** SIGTERM to the child's process group, SIGKILL if it is still there after `graceMs`. */
+export async function stopProcess(child: ChildProcess, opts: { group: boolean; graceMs: number }): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (opts.group) process.kill(-child.pid!, sig);
+      else child.kill(sig);
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, opts.graceMs))]);
+  if (child.exitCode === null && child.signalCode === null) {
+    signal('SIGKILL');
+    await exited;
+  }
+}
+
+/** An in-memory, headless dev server with the project's search attributes, in its own process group. */
+export async function startDevServer(cli: string, cleanups: Cleanups): Promise<{ address: string; pid: number }> {
+  const port = await freePort();
+  const args = [
+    'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
+    '--http-port', String(await freePort()), '--metrics-port', String(await freePort()), '--log-level', 'never',
+  ];
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  cleanups.add('temporal dev server', () => stopProcess(child, { group: true, graceMs: 10_000 }));
+  const address = `127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      await connection.workflowService.getSystemInfo({});
+      await connection.close();
+      return { address, pid: child.pid! };
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`temporal dev server did not answer on ${address}: ${String(err)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+/** DATABASE_URL's server, else embedded Postgres under .data/bench-postgres; either way a fresh, migrated database. */
+export async function startBenchPostgres(
+  root: string,
+  cleanups: Cleanups,
+  log: (line: string) => void,
+): Promise<{ url: string; server: 'DATABASE_URL' | 'embedded'; postmasterPid: number | null }> {
+  let adminUrl = process.env.DATABASE_URL;
+  const server = adminUrl ? 'DATABASE_URL' : 'embedded';
+  let postmasterPid: number | null = null;
+  if (!adminUrl) {
+    const dataDir = path.join(root, '.data/bench-postgres');
+    const embedded = await startEmbeddedPostgres({
+      dataDir,
+      port: await freePort(),
+      database: 'postgres',
+      log,
+    });
+    cleanups.add('embedded postgres', () => embedded.stop());
+    adminUrl = embedded.url;
+    postmasterPid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  }
+  const database = `ssn_bench_${process.pid}_${Date.now()}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`CREATE DATABASE "${database}"`);
+  cleanups.add('bench database', () => admin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  await migrate(url.toString());
+  return { url: url.toString(), server, postmasterPid };
+}
+
+// ---- CPU accounting ------------------------------------------------------------------------------
+
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** utime + stime (+ reaped children's, when `withChildren`) of a process, in seconds; 0 when it is gone. */
+function cpuSecondsOf(pid: number, withChildren: boolean): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): utime=14, stime=15, cutime=16, cstime=17.
+    const ticks = Number(fields[11]) + Number(fields[12]) + (withChildren ? Number(fields[13]) + Number(fields[14]) : 0);
+    return ticks / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+function childrenOf(ppid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+export interface CpuSnapshot {
+  temporal: number;
+  postgres: number | null;
+  node: number;
+}
+
+/** CPU seconds used so far by the dev server, the embedded Postgres (postmaster and backends) and this process. */
+export function cpuSnapshot(pids: { temporal: number; postmaster: number | null; extra?: number[] }): CpuSnapshot {
+  const postgres =
+    pids.postmaster === null
+      ? null
+      : cpuSecondsOf(pids.postmaster, true) + childrenOf(pids.postmaster).reduce((sum, pid) => sum + cpuSecondsOf(pid, false), 0);
+  const self = process.cpuUsage();
+  return {
+    temporal: cpuSecondsOf(pids.temporal, true),
+    postgres,
+    node: (self.user + self.system) / 1e6 + (pids.extra ?? []).reduce((sum, pid) => sum + cpuSecondsOf(pid, false), 0),
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * The bench's workflow bundle: the real visit workflows plus a bare baseline, so one bundle (and one worker
+ * configuration) serves every phase.
+ */
+import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { createBaselineActivities } from './baseline-activities.js';
+import { pingUpdate, type PingInput } from './baseline-messages.js';
+
+export { redeliveryWorkflow, siteVisitWorkflow } from '../src/workflows/index.js';
+
+const { benchNoop } = proxyActivities<ReturnType<typeof createBaselineActivities>>({
+  startToCloseTimeout: '10s',
+});
+
+/** Like the visit's delivery loop without the visit: each ping's handler enqueues, the loop runs them in order. */
+export async function baselineWorkflow(): Promise<void> {
+  const queue: PingInput[] = [];
+  setHandler(pingUpdate, (ping) => {
+    queue.push(ping);
+  });
+  for (;;) {
+    await condition(() => queue.length > 0);
+    await benchNoop({ key: queue.shift()!.key });
+  }
+}
