@@ -86,8 +86,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     const { deliveryId } = input;
     const log = deps.logger.child({ eventId, deliveryId, clientId: input.clientId, attempt, kind: input.kind });
 
-    const body = await ensureEvent(db, input, deps.now());
-    const previous = await ensureDelivery(db, input, deps.now());
+    const { body, previous, client, secrets } = await prepare(db, input, deps.now());
     if (previous === 'delivered' || previous === 'suppressed' || previous === 'filtered') {
       // An earlier attempt finished but its result never reached Temporal.
       return { status: previous, attempts: previous === 'delivered' ? attempt - 1 : 0 };
@@ -95,7 +94,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
 
     const sending = previous === 'delivering' || previous === 'retrying';
     const firstDecision = input.kind === 'initial' && !sending && previous !== 'failed';
-    const decision = decide(input, await loadClient(db, input.clientId), firstDecision);
+    const decision = decide(input, client, firstDecision);
     if (decision.status !== 'send') return finishWithout(decision);
     const { webhookUrl } = decision;
 
@@ -105,35 +104,44 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       return fail(refusedScheme(), null);
     }
 
-    const keys = await loadSigningKeys(db, input.clientId, deps.now(), log);
+    const keys = signingKeys(secrets, log);
     if (keys.length === 0) return finishWithout({ status: 'undelivered', reason: 'no_signing_secret' });
 
-    if (!sending) await setStatus('delivering', null, null);
+    // Marked 'delivering' alongside the request, not before it: one round trip less on the hot path.
+    const marked = sending ? Promise.resolve() : bestEffort('record delivering', () => setStatus('delivering', null, null));
 
     const startedAt = deps.now();
     const started = performance.now();
     const sent = await send(deps.http, url, bodyHeaders(), body, input.delivery.httpTimeoutMs, ctx.cancellationSignal);
     const durationMs = Math.round(performance.now() - started);
+    await marked;
     const outcome = sent.ok ? classifyStatus(sent.statusCode) : classifyError(sent.error, sent.timedOut);
     const statusCode = sent.ok ? sent.statusCode : null;
 
     metrics.deliveryAttempts.inc({ outcome: outcome.metric });
     metrics.deliveryAttemptSeconds.observe({ outcome: outcome.metric }, durationMs / 1000);
-    await logAttempt({
+    const attemptRow = {
       url: displayUrl(url),
       statusCode,
       errorClass: sent.ok ? null : outcome.errorClass,
       durationMs,
       responseBody: sent.ok ? sent.responseBody : null,
       at: startedAt,
-    });
+    };
 
     if (outcome.kind === 'delivered') {
-      await bestEffort('record delivered', () => setStatus('delivered', null, deps.now()));
+      // The attempt and the outcome in one round trip; if that fails, each on its own, so a broken
+      // attempt log never takes the outcome down with it.
+      const outcomeRow = { status: 'delivered' as const, lastError: null, finishedAt: deps.now(), now: deps.now() };
+      await recordAttemptAndStatus(db, { eventId, deliveryId, attempt, ...attemptRow }, outcomeRow).catch(async () => {
+        await logAttempt(attemptRow);
+        await bestEffort('record delivered', () => setStatus('delivered', null, outcomeRow.finishedAt));
+      });
       metrics.deliveries.inc({ outcome: 'delivered' });
       log.info({ statusCode, durationMs }, 'webhook delivered');
       return { status: 'delivered', attempts: attempt, statusCode: statusCode! };
     }
+    await logAttempt(attemptRow);
     if (outcome.kind === 'gone') {
       await bestEffort('disable client', () =>
         disableClient(db, input.clientId, webhookUrl, `endpoint returned 410 Gone for event ${eventId}`, deps.now()),
@@ -317,53 +325,76 @@ async function readSnippet(body: Dispatcher.ResponseData['body']): Promise<strin
 
 // ---- Postgres ----------------------------------------------------------------------------------
 
-/** Inserts the event with its envelope serialised once; returns the stored bytes, which every attempt sends. */
-async function ensureEvent(db: Db, input: DeliverEventInput, now: Date): Promise<Buffer> {
+interface Prepared {
+  /** The envelope as stored on the first attempt: the bytes every attempt signs and sends. */
+  body: Buffer;
+  /** The delivery's status: 'pending' until its first decision. */
+  previous: string;
+  client: ClientEndpoint | undefined;
+  /** Unexpired secrets, newest first. */
+  secrets: { id: string; secret: string }[];
+}
+
+/**
+ * One round trip before the POST: stores the event (serialised once) and the delivery when new, and reads
+ * them back with the client's endpoint settings and unexpired secrets, as they are at this attempt.
+ */
+async function prepare(db: Db, input: DeliverEventInput, now: Date): Promise<Prepared> {
   const { envelope } = input;
-  const { rows } = await db.query<{ body: string }>(
-    `WITH inserted AS (
+  const { rows } = await db.query<{
+    body: string;
+    delivery_status: string;
+    enabled: boolean | null;
+    api_enabled: boolean | null;
+    webhook_url: string | null;
+    event_types: string[] | null;
+    client_found: boolean;
+    secrets: { id: string; secret: string }[] | null;
+  }>(
+    `WITH ev AS (
        INSERT INTO events (event_id, visit_id, client_id, type, origin, occurred_at, body, status, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'delivering', $8, $8)
        ON CONFLICT (event_id) DO NOTHING
-       RETURNING body)
-     SELECT body FROM inserted UNION ALL SELECT body FROM events WHERE event_id = $1 LIMIT 1`,
-    [envelope.id, envelope.resourceId, input.clientId, envelope.type, input.origin, envelope.occurredAt, JSON.stringify(envelope), now],
-  );
-  return Buffer.from(rows[0]!.body, 'utf8');
-}
-
-/** Inserts the delivery as 'pending' when new; returns its status ('pending' until the first decision). */
-async function ensureDelivery(db: Db, input: DeliverEventInput, now: Date): Promise<string> {
-  const { rows } = await db.query<{ status: string }>(
-    `WITH inserted AS (
+       RETURNING body),
+     dl AS (
        INSERT INTO deliveries (delivery_id, event_id, kind, status, created_at)
-       VALUES ($1, $2, $3, 'pending', $4)
+       VALUES ($9, $1, $10, 'pending', $8)
        ON CONFLICT (delivery_id) DO NOTHING
        RETURNING status)
-     SELECT status FROM inserted UNION ALL SELECT status FROM deliveries WHERE delivery_id = $1 LIMIT 1`,
-    [input.deliveryId, input.envelope.id, input.kind, now],
+     SELECT COALESCE((SELECT body FROM ev), (SELECT body FROM events WHERE event_id = $1)) AS body,
+            COALESCE((SELECT status FROM dl), (SELECT status FROM deliveries WHERE delivery_id = $9)) AS delivery_status,
+            c.client_id IS NOT NULL AS client_found, c.enabled, c.api_enabled, c.webhook_url, c.event_types,
+            (SELECT json_agg(json_build_object('id', s.id::text, 'secret', s.secret) ORDER BY s.created_at DESC, s.id DESC)
+               FROM client_secrets s
+              WHERE s.client_id = $3 AND (s.expires_at IS NULL OR s.expires_at > $8)) AS secrets
+       FROM (SELECT 1) AS one LEFT JOIN clients c ON c.client_id = $3`,
+    [
+      envelope.id,
+      envelope.resourceId,
+      input.clientId,
+      envelope.type,
+      input.origin,
+      envelope.occurredAt,
+      JSON.stringify(envelope),
+      now,
+      input.deliveryId,
+      input.kind,
+    ],
   );
-  return rows[0]!.status;
+  const row = rows[0]!;
+  return {
+    body: Buffer.from(row.body, 'utf8'),
+    previous: row.delivery_status,
+    client: row.client_found
+      ? { enabled: row.enabled!, apiEnabled: row.api_enabled!, webhookUrl: row.webhook_url, eventTypes: row.event_types }
+      : undefined,
+    secrets: row.secrets ?? [],
+  };
 }
 
-async function loadClient(db: Db, clientId: string): Promise<ClientEndpoint | undefined> {
-  const { rows } = await db.query<{ enabled: boolean; api_enabled: boolean; webhook_url: string | null; event_types: string[] | null }>(
-    'SELECT enabled, api_enabled, webhook_url, event_types FROM clients WHERE client_id = $1',
-    [clientId],
-  );
-  const row = rows[0];
-  return row && { enabled: row.enabled, apiEnabled: row.api_enabled, webhookUrl: row.webhook_url, eventTypes: row.event_types };
-}
-
-/** Unexpired secrets' keys, newest first. A malformed secret is skipped (by id, never quoted). */
-async function loadSigningKeys(db: Db, clientId: string, now: Date, log: Logger): Promise<Buffer[]> {
-  const { rows } = await db.query<{ id: string; secret: string }>(
-    `SELECT id, secret FROM client_secrets
-     WHERE client_id = $1 AND (expires_at IS NULL OR expires_at > $2)
-     ORDER BY created_at DESC, id DESC`,
-    [clientId, now],
-  );
-  return rows.flatMap((row) => {
+/** The HMAC keys of the unexpired secrets, newest first. A malformed secret is skipped (by id, never quoted). */
+function signingKeys(secrets: { id: string; secret: string }[], log: Logger): Buffer[] {
+  return secrets.flatMap((row) => {
     try {
       return [secretKey(row.secret)];
     } catch (err) {
@@ -394,6 +425,22 @@ interface AttemptRow {
   durationMs: number;
   responseBody: string | null;
   at: Date;
+}
+
+/** A delivered attempt: its row and the delivery's outcome in one statement. */
+async function recordAttemptAndStatus(
+  db: Db,
+  a: AttemptRow,
+  r: { status: EventStatus; lastError: string | null; finishedAt: Date | null; now: Date },
+): Promise<void> {
+  await db.query(
+    `WITH att AS (
+       INSERT INTO delivery_attempts (event_id, delivery_id, attempt, url, status_code, error_class, duration_ms, response_body, attempted_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)),
+     d AS (UPDATE deliveries SET status = $10, finished_at = $12 WHERE delivery_id = $2)
+     UPDATE events SET status = $10, last_error = $11, updated_at = $13 WHERE event_id = $1`,
+    [a.eventId, a.deliveryId, a.attempt, a.url, a.statusCode, a.errorClass, a.durationMs, a.responseBody, a.at, r.status, r.lastError, r.finishedAt, r.now],
+  );
 }
 
 async function insertAttempt(db: Db, a: AttemptRow): Promise<void> {

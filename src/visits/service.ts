@@ -82,7 +82,12 @@ const RECOVERABLE = ['failed', 'undelivered'];
  * The one way into visit workflows for the HTTP API, the demo and tests: update-with-start for creation,
  * updates for changes, bounded in time, with Temporal's and the workflow's errors turned into ServiceErrors.
  */
+/** Registry rows never change once written: cached so a change costs no lookup on the hot path. */
+const REGISTRY_CACHE_SIZE = 10_000;
+
 export class VisitService {
+  private readonly registry = new Map<string, RegistryRow>();
+
   constructor(private readonly deps: VisitServiceDeps) {}
 
   get settings(): VisitSettings {
@@ -156,14 +161,18 @@ export class VisitService {
   }
 
   async findVisit(visitId: string): Promise<RegistryRow | null> {
+    const cached = this.registry.get(visitId);
+    if (cached) return cached;
     const { rows } = await this.query<{ visit_id: string; client_id: string; client_ticket_number: string; workflow_id: string }>(
       'SELECT visit_id, client_id, client_ticket_number, workflow_id FROM visits WHERE visit_id = $1',
       [visitId],
     );
     const row = rows[0];
-    return row
-      ? { visitId: row.visit_id, clientId: row.client_id, clientTicketNumber: row.client_ticket_number, workflowId: row.workflow_id }
-      : null;
+    if (!row) return null;
+    const found = { visitId: row.visit_id, clientId: row.client_id, clientTicketNumber: row.client_ticket_number, workflowId: row.workflow_id };
+    if (this.registry.size >= REGISTRY_CACHE_SIZE) this.registry.delete(this.registry.keys().next().value!);
+    this.registry.set(visitId, found);
+    return found;
   }
 
   /** The whole visit: from its workflow while it exists, else from what the registry kept when it closed. */
