@@ -350,8 +350,10 @@ async function prepare(db: Db, input: DeliverEventInput, now: Date): Promise<Pre
     event_types: string[] | null;
     client_found: boolean;
     secrets: { id: string; secret: string }[] | null;
-  }>(
-    `WITH ev AS (
+  }>({
+    // Named: Postgres parses and plans the hot-path statements once per connection.
+    name: 'delivery-prepare',
+    text: `WITH ev AS (
        INSERT INTO events (event_id, visit_id, client_id, type, origin, occurred_at, body, status, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'delivering', $8, $8)
        ON CONFLICT (event_id) DO NOTHING
@@ -368,7 +370,7 @@ async function prepare(db: Db, input: DeliverEventInput, now: Date): Promise<Pre
                FROM client_secrets s
               WHERE s.client_id = $3 AND (s.expires_at IS NULL OR s.expires_at > $8)) AS secrets
        FROM (SELECT 1) AS one LEFT JOIN clients c ON c.client_id = $3`,
-    [
+    values: [
       envelope.id,
       envelope.resourceId,
       input.clientId,
@@ -380,7 +382,7 @@ async function prepare(db: Db, input: DeliverEventInput, now: Date): Promise<Pre
       input.deliveryId,
       input.kind,
     ],
-  );
+  });
   const row = rows[0]!;
   return {
     body: Buffer.from(row.body, 'utf8'),
@@ -408,11 +410,12 @@ async function recordStatus(
   db: Db,
   r: { eventId: string; deliveryId: string; status: EventStatus; lastError: string | null; finishedAt: Date | null; now: Date },
 ): Promise<void> {
-  await db.query(
-    `WITH d AS (UPDATE deliveries SET status = $3, finished_at = $5 WHERE delivery_id = $2)
+  await db.query({
+    name: 'delivery-status',
+    text: `WITH d AS (UPDATE deliveries SET status = $3, finished_at = $5 WHERE delivery_id = $2)
      UPDATE events SET status = $3, last_error = $4, updated_at = $6 WHERE event_id = $1`,
-    [r.eventId, r.deliveryId, r.status, r.lastError, r.finishedAt, r.now],
-  );
+    values: [r.eventId, r.deliveryId, r.status, r.lastError, r.finishedAt, r.now],
+  });
 }
 
 interface AttemptRow {
@@ -433,14 +436,15 @@ async function recordAttemptAndStatus(
   a: AttemptRow,
   r: { status: EventStatus; lastError: string | null; finishedAt: Date | null; now: Date },
 ): Promise<void> {
-  await db.query(
-    `WITH att AS (
+  await db.query({
+    name: 'delivery-attempt-and-status',
+    text: `WITH att AS (
        INSERT INTO delivery_attempts (event_id, delivery_id, attempt, url, status_code, error_class, duration_ms, response_body, attempted_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)),
      d AS (UPDATE deliveries SET status = $10, finished_at = $12 WHERE delivery_id = $2)
      UPDATE events SET status = $10, last_error = $11, updated_at = $13 WHERE event_id = $1`,
-    [a.eventId, a.deliveryId, a.attempt, a.url, a.statusCode, a.errorClass, a.durationMs, a.responseBody, a.at, r.status, r.lastError, r.finishedAt, r.now],
-  );
+    values: [a.eventId, a.deliveryId, a.attempt, a.url, a.statusCode, a.errorClass, a.durationMs, a.responseBody, a.at, r.status, r.lastError, r.finishedAt, r.now],
+  });
 }
 
 async function insertAttempt(db: Db, a: AttemptRow): Promise<void> {
