@@ -84,7 +84,9 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     const attempt = ctx.info.attempt;
     const eventId = input.envelope.id;
     const { deliveryId } = input;
-    const log = deps.logger.child({ eventId, deliveryId, clientId: input.clientId, attempt, kind: input.kind });
+    // Built on first use: a delivered event logs nothing above debug (Postgres keeps every attempt).
+    let child: Logger | undefined;
+    const log = () => (child ??= deps.logger.child({ eventId, deliveryId, clientId: input.clientId, attempt, kind: input.kind }));
 
     const { body, previous, client, secrets } = await prepare(db, input, deps.now());
     if (previous === 'delivered' || previous === 'suppressed' || previous === 'filtered') {
@@ -138,7 +140,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
         await bestEffort('record delivered', () => setStatus('delivered', null, outcomeRow.finishedAt));
       });
       metrics.deliveries.inc({ outcome: 'delivered' });
-      log.info({ statusCode, durationMs }, 'webhook delivered');
+      if (deps.logger.isLevelEnabled('debug')) log().debug({ statusCode, durationMs }, 'webhook delivered');
       return { status: 'delivered', attempts: attempt, statusCode: statusCode! };
     }
     await logAttempt(attemptRow);
@@ -146,13 +148,13 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       await bestEffort('disable client', () =>
         disableClient(db, input.clientId, webhookUrl, `endpoint returned 410 Gone for event ${eventId}`, deps.now()),
       );
-      log.warn({ statusCode }, 'webhook endpoint gone: client disabled');
+      log().warn({ statusCode }, 'webhook endpoint gone: client disabled');
       return fail(outcome, statusCode);
     }
     if (outcome.kind === 'refused') return fail(outcome, statusCode);
 
     const errorClass = outcome.errorClass!;
-    log.warn({ errorClass, statusCode, durationMs }, 'webhook attempt failed');
+    log().warn({ errorClass, statusCode, durationMs }, 'webhook attempt failed');
     await bestEffort('record retrying', () => setStatus('retrying', errorClass, null));
     await notifyRetrying(errorClass);
     const nextRetryDelay = sent.ok ? retryDelayFor(sent.statusCode, sent.retryAfter, deps.now(), input.delivery) : undefined;
@@ -183,7 +185,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     async function finishWithout(d: Disposition): Promise<DeliverEventResult> {
       await setStatus(d.status, d.reason, deps.now());
       metrics.deliveries.inc({ outcome: d.status });
-      log.info({ status: d.status, reason: d.reason }, 'webhook not sent');
+      log().info({ status: d.status, reason: d.reason }, 'webhook not sent');
       return { status: d.status, attempts: attempt - 1 };
     }
 
@@ -217,7 +219,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       try {
         await fn();
       } catch (err) {
-        log.error({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, `failed to ${what}`);
+        log().error({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, `failed to ${what}`);
       }
     }
   }
@@ -395,12 +397,12 @@ async function prepare(db: Db, input: DeliverEventInput, now: Date): Promise<Pre
 }
 
 /** The HMAC keys of the unexpired secrets, newest first. A malformed secret is skipped (by id, never quoted). */
-function signingKeys(secrets: { id: string; secret: string }[], log: Logger): Buffer[] {
+function signingKeys(secrets: { id: string; secret: string }[], log: () => Logger): Buffer[] {
   return secrets.flatMap((row) => {
     try {
       return [secretKey(row.secret)];
     } catch (err) {
-      log.warn({ secretId: row.id, problem: (err as Error).message }, 'skipping malformed signing secret');
+      log().warn({ secretId: row.id, problem: (err as Error).message }, 'skipping malformed signing secret');
       return [];
     }
   });
