@@ -109,14 +109,13 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     const keys = signingKeys(secrets, log);
     if (keys.length === 0) return finishWithout({ status: 'undelivered', reason: 'no_signing_secret' });
 
-    // Marked 'delivering' alongside the request, not before it: one round trip less on the hot path.
-    const marked = sending ? Promise.resolve() : bestEffort('record delivering', () => setStatus('delivering', null, null));
+    // The delivery stays 'pending' until this attempt's outcome is recorded: no write before the POST. A worker
+    // that dies mid-POST leaves it 'pending', and the retry decides (gating, filtering) again.
 
     const startedAt = deps.now();
     const started = performance.now();
     const sent = await send(deps.http, url, bodyHeaders(), body, input.delivery.httpTimeoutMs, ctx.cancellationSignal);
     const durationMs = Math.round(performance.now() - started);
-    await marked;
     const outcome = sent.ok ? classifyStatus(sent.statusCode) : classifyError(sent.error, sent.timedOut);
     const statusCode = sent.ok ? sent.statusCode : null;
 
