@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { RecordFields } from './domain/quickbase.js';
 import type { EventType, VisitCommand, VisitState, VisitStatus } from './domain/visit.js';
 
 export const DEFAULT_TASK_QUEUE = 'site-visits';
@@ -149,17 +150,9 @@ export interface DeliveryOutcome {
 }
 
 /** A Quickbase record as SSN's boundary passes it on: rep contact details already dropped. */
-export interface QuickbaseSnapshot {
-  recordId: string;
+export interface QuickbaseSnapshot extends RecordFields {
   /** Quickbase's date modified (ISO 8601): orders snapshots; an older one is ignored. */
   modifiedAt: string;
-  fieldRepName: string | null;
-  scheduledDate: string | null;
-  etaTime: string | null;
-  dispatched: boolean;
-  qaStatus: 'passed' | 'failed' | null;
-  deliverablesTransmitted: { transmittedAt: string; deliverableCount: number } | null;
-  cancelled: boolean;
 }
 
 export const createVisitUpdate = defineUpdate<VisitView, [CreateVisitInput]>('createVisit');

@@ -1,7 +1,7 @@
 import { getExternalWorkflowHandle, proxyActivities } from '@temporalio/workflow';
 import type { createDeliveryActivities } from '../activities/delivery.js';
-import { deadLetterReason } from './failures.js';
-import { deliveryOutcomeSignal, ErrorType, type DeliveryOutcome, type RedeliveryWorkflowInput } from '../messages.js';
+import { deadLetterReason, deliveryActivityOptions } from './delivery.js';
+import { deliveryOutcomeSignal, type DeliveryOutcome, type RedeliveryWorkflowInput } from '../messages.js';
 
 type Delivery = ReturnType<typeof createDeliveryActivities>;
 
@@ -16,16 +16,7 @@ const bookkeeping = proxyActivities<Pick<Delivery, 'markDeliveryFailed'>>({
  */
 export async function redeliveryWorkflow(input: RedeliveryWorkflowInput): Promise<DeliveryOutcome[]> {
   const { delivery: policy } = input;
-  const { deliverEvent } = proxyActivities<Delivery>({
-    startToCloseTimeout: policy.httpTimeoutMs + 10_000,
-    scheduleToCloseTimeout: policy.horizonMs,
-    retry: {
-      initialInterval: policy.initialIntervalMs,
-      maximumInterval: policy.maximumIntervalMs,
-      backoffCoefficient: policy.backoffCoefficient,
-      nonRetryableErrorTypes: [ErrorType.EndpointGone, ErrorType.DeliveryRefused],
-    },
-  });
+  const { deliverEvent } = proxyActivities<Delivery>(deliveryActivityOptions(policy));
   const outcomes: DeliveryOutcome[] = [];
   for (const { envelope, origin, deliveryId } of input.deliveries) {
     let outcome: DeliveryOutcome;

@@ -14,7 +14,7 @@ import {
 import type { createDeliveryActivities } from '../activities/delivery.js';
 import type { createRegistryActivities } from '../activities/registry.js';
 import { planFromRecord } from '../domain/quickbase.js';
-import { deadLetterReason } from './failures.js';
+import { deadLetterReason, deliveryActivityOptions } from './delivery.js';
 import { createVisit, decide, type DomainEvent, type VisitCommand, type VisitState } from '../domain/visit.js';
 import {
   applyChangeUpdate,
@@ -51,18 +51,7 @@ const UNREGISTERED_IDLE_MS = 5 * 60_000;
 export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<VisitState | null> {
   const { clientId, clientTicketNumber, settings } = input;
   const { delivery: policy } = settings;
-  const deliveryActivities = proxyActivities<Delivery>({
-    // Longer than one HTTP attempt, so an attempt is never retried while it is still running.
-    startToCloseTimeout: policy.httpTimeoutMs + 10_000,
-    // The retry horizon: after it Temporal gives up and the event is dead-lettered.
-    scheduleToCloseTimeout: policy.horizonMs,
-    retry: {
-      initialInterval: policy.initialIntervalMs,
-      maximumInterval: policy.maximumIntervalMs,
-      backoffCoefficient: policy.backoffCoefficient,
-      nonRetryableErrorTypes: [ErrorType.EndpointGone, ErrorType.DeliveryRefused],
-    },
-  });
+  const deliveryActivities = proxyActivities<Delivery>(deliveryActivityOptions(policy));
 
   const carried = input.carried;
   let visit: VisitState | null = carried?.visit ?? null;
