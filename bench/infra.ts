@@ -1,13 +1,9 @@
 /** What the bench starts and must stop: a Temporal dev server, Postgres with a fresh database, child processes. */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
-import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
-import { SEARCH_ATTRIBUTES } from '../src/messages.js';
+import { createScratchDatabase, freePort, startDevServer as startLocalDevServer, stopProcess } from '../src/dev/local.js';
 
 /** Stop steps, run last-registered first, each once, whatever the others do. */
 export class Cleanups {
@@ -28,61 +24,13 @@ export class Cleanups {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** SIGTERM to the child's process group, SIGKILL if it is still there after `graceMs`. */
-export async function stopProcess(child: ChildProcess, opts: { group: boolean; graceMs: number }): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      if (opts.group) process.kill(-child.pid!, sig);
-      else child.kill(sig);
-    } catch {
-      // already gone
-    }
-  };
-  signal('SIGTERM');
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, opts.graceMs))]);
-  if (child.exitCode === null && child.signalCode === null) {
-    signal('SIGKILL');
-    await exited;
-  }
-}
+export { freePort, stopProcess };
 
 /** An in-memory, headless dev server with the project's search attributes, in its own process group. */
 export async function startDevServer(cli: string, cleanups: Cleanups): Promise<{ address: string; pid: number }> {
-  const port = await freePort();
-  const args = [
-    'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
-    '--http-port', String(await freePort()), '--metrics-port', String(await freePort()), '--log-level', 'never',
-  ];
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
-  const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
-  cleanups.add('temporal dev server', () => stopProcess(child, { group: true, graceMs: 10_000 }));
-  const address = `127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode}`);
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-      await connection.workflowService.getSystemInfo({});
-      await connection.close();
-      return { address, pid: child.pid! };
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`temporal dev server did not answer on ${address}: ${String(err)}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
+  const server = await startLocalDevServer({ cli });
+  cleanups.add('temporal dev server', () => server.stop());
+  return { address: server.address, pid: server.child.pid! };
 }
 
 /** DATABASE_URL's server, else embedded Postgres under .data/bench-postgres; either way a fresh, migrated database. */
@@ -106,22 +54,10 @@ export async function startBenchPostgres(
     adminUrl = embedded.url;
     postmasterPid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   }
-  const database = `ssn_bench_${process.pid}_${Date.now()}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`CREATE DATABASE "${database}"`);
-  cleanups.add('bench database', () => admin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  await migrate(url.toString());
-  return { url: url.toString(), server, postmasterPid };
+  const database = await createScratchDatabase(adminUrl, 'ssn_bench');
+  cleanups.add('bench database', () => database.drop());
+  await migrate(database.url);
+  return { url: database.url, server, postmasterPid };
 }
 
 // ---- CPU accounting ------------------------------------------------------------------------------

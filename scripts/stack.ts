@@ -3,19 +3,17 @@
  * migrations, the worker and the HTTP API. State lives in .data/ and survives restarts. Ctrl-C stops
  * everything this process started. TEMPORAL_ADDRESS / DATABASE_URL, when set, are used instead.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import { loadConfig } from '../src/config.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
+import { startDevServer } from '../src/dev/local.js';
 import { startApi } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
-import { SEARCH_ATTRIBUTES } from '../src/messages.js';
 import { installRuntime } from '../src/runtime.js';
 import { connectClient, connectWorker } from '../src/temporal/connect.js';
 import { VisitService } from '../src/visits/service.js';
@@ -46,39 +44,15 @@ function localServiceToken(): string {
 async function startTemporal(): Promise<string> {
   const cli = process.env.TEMPORAL_CLI;
   if (!cli) throw new Error('TEMPORAL_CLI is not set: start the stack with `npm start`, which finds or builds the Temporal CLI');
-  const args = [
-    'server', 'start-dev',
-    '--db-filename', path.join(DATA, 'temporal.sqlite'),
-    '--port', String(TEMPORAL_PORT),
-    '--ui-port', String(TEMPORAL_UI_PORT),
-    '--sqlite-pragma', 'journal_mode=WAL',
-    '--sqlite-pragma', 'synchronous=OFF',
-    '--log-level', 'error',
-  ];
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
-  // Its own process group: Ctrl-C reaches us, and we stop it after the worker has drained.
-  const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
-  cleanups.push(async () => {
-    if (child.exitCode !== null || !child.pid) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    process.kill(-child.pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-    if (child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+  const server = await startDevServer({
+    cli,
+    port: TEMPORAL_PORT,
+    uiPort: TEMPORAL_UI_PORT,
+    dbFile: path.join(DATA, 'temporal.sqlite'),
+    logLevel: 'error',
   });
-  const address = `localhost:${TEMPORAL_PORT}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the Temporal dev server exited (code ${child.exitCode}); is port ${TEMPORAL_PORT} or ${TEMPORAL_UI_PORT} taken?`);
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-      await connection.workflowService.getSystemInfo({});
-      await connection.close();
-      return address;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`the Temporal dev server did not answer on ${address}: ${String(err)}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+  cleanups.push(() => server.stop());
+  return server.address;
 }
 
 async function main(): Promise<void> {

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { inject } from 'vitest';
 import { migrate } from '../../src/db/migrate.js';
+import { createScratchDatabase } from '../../src/dev/local.js';
 import '../provided.js';
 
 export interface ScratchDb {
@@ -14,23 +13,7 @@ export interface ScratchDb {
  * for a test file that must not see other files' rows. Drop it in afterAll.
  */
 export async function createScratchDb(prefix = 'scratch'): Promise<ScratchDb> {
-  const serverUrl = inject('databaseUrl');
-  const name = `${prefix.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: serverUrl });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`CREATE DATABASE "${name}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  await migrate(url.toString());
-  return {
-    url: url.toString(),
-    drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-  };
+  const database = await createScratchDatabase(inject('databaseUrl'), prefix);
+  await migrate(database.url);
+  return database;
 }

@@ -1,34 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrate } from '../../src/db/migrate.js';
+import { createScratchDatabase } from '../../src/dev/local.js';
 import { createTestClient, startTestStack, uniqueTicket, type TestStack } from '../helpers/stack.js';
 import '../provided.js';
 
-/** A scratch database next to the suite's, for tests that need an empty one. */
-async function scratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const base = new URL(inject('databaseUrl'));
-  const name = `ssn_scratch_${randomUUID().replaceAll('-', '')}`;
-  const admin = new pg.Client({ connectionString: base.toString() });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: base.toString() });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 describe('migrations', () => {
   it('apply once from two processes at once, and again as a no-op', async () => {
-    const db = await scratchDatabase();
+    const db = await createScratchDatabase(inject('databaseUrl'), 'ssn_scratch');
     try {
       const [first, second] = await Promise.all([migrate(db.url), migrate(db.url)]);
       expect([...first, ...second]).toEqual(['1764100000000_initial']);
