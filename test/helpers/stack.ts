@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
@@ -10,18 +9,9 @@ import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { VisitService } from '../../src/visits/service.js';
 import { createSiteVisitWorker } from '../../src/worker.js';
 import '../provided.js';
+import { LogCapture } from './logs.js';
 
-/** Every log line the stack wrote, for tests that prove something never reaches a log. */
-export class LogCapture extends Writable {
-  readonly lines: string[] = [];
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.lines.push(chunk.toString('utf8'));
-    done();
-  }
-  get text(): string {
-    return this.lines.join('');
-  }
-}
+export { LogCapture };
 
 export interface TestStack {
   config: Config;

@@ -1,5 +1,4 @@
 /** Builds the real app over a real (scratch) Postgres, with a fake visit service and captured logs. */
-import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { vi } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -11,25 +10,11 @@ import { createLogger } from '../../src/logger.js';
 import type { VisitDetails, VisitView } from '../../src/messages.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createScratchDb, type ScratchDb } from '../helpers/db.js';
+import { LogCapture } from '../helpers/logs.js';
 
 export const SSN_TOKEN = 'test-ssn-service-token-0123456789';
 
-export class LogCapture extends Writable {
-  readonly lines: string[] = [];
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.lines.push(chunk.toString('utf8'));
-    done();
-  }
-  get text(): string {
-    return this.lines.join('');
-  }
-  records(): Record<string, unknown>[] {
-    return this.text
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  }
-}
+export { LogCapture };
 
 export function visitView(over: Partial<VisitView> = {}): VisitView {
   const at = '2026-04-03T16:19:30.074Z';
