@@ -2,7 +2,7 @@
  * deliverEvent against a real Postgres (a scratch database) and a real HTTP receiver on loopback,
  * in Temporal's MockActivityEnvironment (the attempt number is set per call, as Temporal would).
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -10,14 +10,12 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDeliveryActivities, WEBHOOK_ATTEMPT_FAILED, type DeliverEventInput } from '../../src/activities/delivery.js';
 import type { ActivityDeps } from '../../src/activities/deps.js';
 import { loadConfig } from '../../src/config.js';
 import { createPool, type Db } from '../../src/db/pool.js';
-import { migrate } from '../../src/db/migrate.js';
 import { generateSecret } from '../../src/delivery/signing.js';
 import { createWebhookDispatcher } from '../../src/delivery/ssrf.js';
 import { createLogger } from '../../src/logger.js';
@@ -25,6 +23,7 @@ import { ErrorType, PAYLOAD_VERSION, type DeliveryOutcome, type EventEnvelope } 
 import { createMetrics } from '../../src/metrics.js';
 import { verifySsnWebhook } from '../../src/verify.js';
 import type { EventType } from '../../src/domain/visit.js';
+import { createScratchDb, type ScratchDb } from '../helpers/db.js';
 
 // ---- a real receiver ----------------------------------------------------------------------------
 
@@ -67,34 +66,10 @@ class Receiver {
   }
 }
 
-// ---- a scratch database -------------------------------------------------------------------------
-
-function serverUrl(): string {
-  const provided = (() => {
-    try {
-      return inject('databaseUrl');
-    } catch {
-      return undefined;
-    }
-  })();
-  return process.env.DATABASE_URL ?? provided ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-}
-
 // ---- fixtures -------------------------------------------------------------------------------------
 
 const receiver = new Receiver();
-const scratchName = `ssn_delivery_test_${randomUUID().replaceAll('-', '')}`;
-let baseUrl: string;
+let scratch: ScratchDb;
 let db: Db;
 let clock: Date;
 const logLines: string[] = [];
@@ -139,13 +114,8 @@ let deps: ActivityDeps;
 let activities: ReturnType<typeof createDeliveryActivities>;
 
 beforeAll(async () => {
-  const server = serverUrl();
-  await adminQuery(server, `CREATE DATABASE ${scratchName}`);
-  const url = new URL(server);
-  url.pathname = `/${scratchName}`;
-  baseUrl = url.href;
-  await migrate(baseUrl);
-  db = createPool(baseUrl, 4);
+  scratch = await createScratchDb('ssn_delivery_test');
+  db = createPool(scratch.url, 4);
   await receiver.start();
   deps = makeDeps();
   activities = createDeliveryActivities(deps);
@@ -155,7 +125,7 @@ afterAll(async () => {
   await Promise.all(dispatchers.map((d) => d.close()));
   await receiver.stop();
   await db?.end();
-  await adminQuery(serverUrl(), `DROP DATABASE IF EXISTS ${scratchName} WITH (FORCE)`);
+  await scratch?.drop();
 });
 
 beforeEach(() => {
