@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { RecordFields } from './domain/quickbase.js';
-import type { EventType, VisitCommand, VisitState, VisitStatus } from './domain/visit.js';
+import type { EventType, VisitCommand, VisitState } from './domain/visit.js';
 
 export const DEFAULT_TASK_QUEUE = 'site-visits';
 export const PAYLOAD_VERSION = '2026-03-24';
@@ -113,23 +113,34 @@ export interface VisitChange {
   command: VisitCommand;
 }
 
+const VIEW_FIELDS = [
+  'clientId',
+  'clientTicketNumber',
+  'clientSiteId',
+  'status',
+  'fieldRepName',
+  'scheduledDate',
+  'etaTime',
+  'createdAt',
+  'updatedAt',
+  'dispatchedAt',
+  'completedAt',
+  'cancelledAt',
+] as const satisfies readonly (keyof VisitState)[];
+
 /** What every caller gets back: the visit as a client may see it. */
-export interface VisitView {
+export type VisitView = Pick<VisitState, (typeof VIEW_FIELDS)[number]> & {
   id: string;
-  clientId: string;
-  clientTicketNumber: string;
-  clientSiteId: string;
-  status: VisitStatus;
-  fieldRepName: string | null;
-  scheduledDate: string | null;
-  etaTime: string | null;
-  createdAt: string;
-  updatedAt: string;
-  dispatchedAt: string | null;
-  completedAt: string | null;
-  cancelledAt: string | null;
   /** False when this request found the visit already created. */
   created?: boolean;
+};
+
+/** The client's view of a visit's state; `created` only where a creation request is answered. */
+export function visitViewOf(state: VisitState, created?: boolean): VisitView {
+  const view = { id: state.visitId } as VisitView;
+  for (const field of VIEW_FIELDS) Object.assign(view, { [field]: state[field] });
+  if (created !== undefined) view.created = created;
+  return view;
 }
 
 /** The whole visit, for operators. */

@@ -33,7 +33,7 @@ import {
   type QuickbaseSnapshot,
   type SiteVisitWorkflowInput,
   type VisitChange,
-  type VisitView,
+  visitViewOf,
 } from '../messages.js';
 
 type Registry = ReturnType<typeof createRegistryActivities>;
@@ -90,7 +90,7 @@ export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<
         const mine = registration === undefined;
         registration ??= register(request).finally(() => void (registration = undefined));
         const created = await registration;
-        return viewOf(mustExist(currentVisit()), mine && created);
+        return visitViewOf(mustExist(currentVisit()), mine && created);
       }
       if (request.quickbaseRecordId !== undefined && quickbaseRecordId === null && !closedBefore) {
         quickbaseRecordId = await registry
@@ -99,7 +99,7 @@ export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<
             throw asUpdateFailure(err);
           });
       }
-      return viewOf(visit, false);
+      return visitViewOf(visit, false);
     },
     {
       validator: (request: CreateVisitInput) => {
@@ -114,11 +114,11 @@ export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<
     applyChangeUpdate,
     (change) => {
       const current = mustExist(visit);
-      if (appliedChangeIds.has(change.changeId)) return viewOf(current, false);
+      if (appliedChangeIds.has(change.changeId)) return visitViewOf(current, false);
       const outcome = decideAll(current, [change.command], instantOf(change.occurredAt));
       appliedChangeIds.add(change.changeId);
       apply(outcome, change.origin);
-      return viewOf(mustExist(visit), false);
+      return visitViewOf(mustExist(visit), false);
     },
     { validator: (change: VisitChange) => validateChange(change) },
   );
@@ -128,12 +128,12 @@ export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<
     (snapshot) => {
       const current = mustExist(visit);
       const changeId = quickbaseChangeId(snapshot);
-      if (appliedChangeIds.has(changeId) || isStale(snapshot)) return viewOf(current, false);
+      if (appliedChangeIds.has(changeId) || isStale(snapshot)) return visitViewOf(current, false);
       const outcome = decideAll(current, planFromRecord(current, snapshot), instantOf(snapshot.modifiedAt));
       appliedChangeIds.add(changeId);
       lastQuickbaseModifiedAt = instantOf(snapshot.modifiedAt);
       apply(outcome, 'ssn');
-      return viewOf(mustExist(visit), false);
+      return visitViewOf(mustExist(visit), false);
     },
     {
       validator: (snapshot: QuickbaseSnapshot) => {
@@ -392,25 +392,6 @@ export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<
     const ms = Date.parse(value);
     if (Number.isNaN(ms)) throw ApplicationFailure.nonRetryable(`occurredAt ${JSON.stringify(value)} is not an ISO 8601 time`, ErrorType.InvalidInput);
     return new Date(ms).toISOString();
-  }
-
-  function viewOf(state: VisitState, created: boolean): VisitView {
-    return {
-      id: state.visitId,
-      clientId: state.clientId,
-      clientTicketNumber: state.clientTicketNumber,
-      clientSiteId: state.clientSiteId,
-      status: state.status,
-      fieldRepName: state.fieldRepName,
-      scheduledDate: state.scheduledDate,
-      etaTime: state.etaTime,
-      createdAt: state.createdAt,
-      updatedAt: state.updatedAt,
-      dispatchedAt: state.dispatchedAt,
-      completedAt: state.completedAt,
-      cancelledAt: state.cancelledAt,
-      created,
-    };
   }
 }
 

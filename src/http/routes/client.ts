@@ -1,8 +1,7 @@
 /** The client API: `Authorization: Bearer <client API key>`; a client sees only its own visits and events. */
 import { getWebhookEndpoint, putWebhookEndpoint, rotateClientSecret } from '../../clients/clients.js';
 import { findEvent, listVisitEvents, visitOwner } from '../../db/event-queries.js';
-import type { VisitState } from '../../domain/visit.js';
-import type { VisitView } from '../../messages.js';
+import { visitViewOf } from '../../messages.js';
 import { clientIdOf, type Auth } from '../auth.js';
 import { checkInstant } from '../commands.js';
 import { withDeadline } from '../deadline.js';
@@ -25,24 +24,6 @@ import {
 
 const security = [{ clientApiKey: [] }];
 const tags = ['client'];
-
-export function viewOfState(s: VisitState): VisitView {
-  return {
-    id: s.visitId,
-    clientId: s.clientId,
-    clientTicketNumber: s.clientTicketNumber,
-    clientSiteId: s.clientSiteId,
-    status: s.status,
-    fieldRepName: s.fieldRepName,
-    scheduledDate: s.scheduledDate,
-    etaTime: s.etaTime,
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt,
-    dispatchedAt: s.dispatchedAt,
-    completedAt: s.completedAt,
-    cancelledAt: s.cancelledAt,
-  };
-}
 
 /** `since` before `until` (default now); both normalised to UTC. */
 export function recoveryWindow(body: { since: string; until?: string }): { since: string; until?: string } {
@@ -110,7 +91,7 @@ export function registerClientRoutes(app: App, deps: AppDeps, auth: Auth): void 
       if (!registered || registered.clientId !== clientIdOf(request)) throw notFound('visit', visitId);
       const details = await call(visits.getVisit(visitId));
       if (!details?.visit) throw notFound('visit', visitId);
-      return viewOfState(details.visit);
+      return visitViewOf(details.visit);
     },
   );
 
