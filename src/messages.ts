@@ -166,6 +166,10 @@ export interface QuickbaseSnapshot extends RecordFields {
   modifiedAt: string;
 }
 
+/** A snapshot's change ID (and update ID): the same record as of the same modification is applied once. */
+export const quickbaseChangeId = (snapshot: Pick<QuickbaseSnapshot, 'recordId' | 'modifiedAt'>) =>
+  `qb:${snapshot.recordId}:${snapshot.modifiedAt}`;
+
 export const createVisitUpdate = defineUpdate<VisitView, [CreateVisitInput]>('createVisit');
 export const applyChangeUpdate = defineUpdate<VisitView, [VisitChange]>('applyChange');
 /** Applies every change a snapshot implies, in lifecycle order, all or nothing. */

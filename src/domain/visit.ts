@@ -47,16 +47,6 @@ export type VisitCommand =
   | { type: 'deliverablesTransmitted'; transmissionId: string; deliverableCount: number }
   | { type: 'cancel' };
 
-export type CommandType = VisitCommand['type'];
-export const COMMAND_TYPES: readonly CommandType[] = [
-  'assignRep',
-  'clearRep',
-  'schedule',
-  'dispatch',
-  'qaResult',
-  'deliverablesTransmitted',
-  'cancel',
-];
 
 interface CommonData {
   clientTicketNumber: string;

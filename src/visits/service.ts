@@ -17,6 +17,7 @@ import {
   ErrorType,
   getVisitQuery,
   InvalidVisitKeyError,
+  quickbaseChangeId,
   redeliveryWorkflowId,
   SA,
   siteVisitWorkflowId,
@@ -154,7 +155,7 @@ export class VisitService {
         .getHandle(this.workflowIdOf(input.clientId, input.clientTicketNumber))
         .executeUpdate(applyQuickbaseSnapshotUpdate, {
           args: [input.snapshot],
-          updateId: `qb:${input.snapshot.recordId}:${input.snapshot.modifiedAt}`,
+          updateId: quickbaseChangeId(input.snapshot),
         }),
     );
     return { ...view, created: created.created };

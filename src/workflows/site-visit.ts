@@ -25,6 +25,7 @@ import {
   ErrorType,
   getVisitQuery,
   PAYLOAD_VERSION,
+  quickbaseChangeId,
   SA,
   type CreateVisitInput,
   type DeliveryState,
@@ -397,7 +398,6 @@ export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<
 
 const newEventId = () => `evt_${uuid4().replaceAll('-', '')}`;
 
-export const quickbaseChangeId = (snapshot: QuickbaseSnapshot) => `qb:${snapshot.recordId}:${snapshot.modifiedAt}`;
 
 function mustExist<T>(value: T | null): T {
   if (value === null) throw ApplicationFailure.nonRetryable('the visit is not created yet', ErrorType.NotCreated);
