@@ -27,10 +27,13 @@ export class Cleanups {
 export { freePort, stopProcess };
 
 /** An in-memory, headless dev server with the project's search attributes, in its own process group. */
-export async function startDevServer(cli: string, cleanups: Cleanups): Promise<{ address: string; pid: number }> {
+export async function startDevServer(
+  cli: string,
+  cleanups: Cleanups,
+): Promise<{ address: string; pid: number; metricsUrl: string | null }> {
   const server = await startLocalDevServer({ cli });
   cleanups.add('temporal dev server', () => server.stop());
-  return { address: server.address, pid: server.child.pid! };
+  return { address: server.address, pid: server.child.pid!, metricsUrl: server.metricsUrl };
 }
 
 /** DATABASE_URL's server, else embedded Postgres under .data/bench-postgres; either way a fresh, migrated database. */
@@ -109,4 +112,27 @@ export function cpuSnapshot(pids: { temporal: number; postmaster: number | null;
     postgres,
     node: (self.user + self.system) / 1e6 + (pids.extra ?? []).reduce((sum, pid) => sum + cpuSecondsOf(pid, false), 0),
   };
+}
+
+// ---- server work ---------------------------------------------------------------------------------
+
+/** Counters read off the dev server's Prometheus endpoint: `<service_name>/<operation>` -> count. */
+export type RequestCounts = Record<string, number>;
+
+const COUNTED = /^(service_requests|persistence_requests)\{([^}]*)\} ([0-9.e+]+)$/;
+
+/** Frontend RPCs (what SDKs ask) and persistence writes and reads (what they cost the server), by operation. */
+export async function serverRequests(metricsUrl: string | null): Promise<RequestCounts> {
+  if (metricsUrl === null) return {};
+  const text = await (await fetch(metricsUrl)).text();
+  const counts: RequestCounts = {};
+  for (const line of text.split('\n')) {
+    const m = COUNTED.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    if (m[1] === 'service_requests' && labels.service_name !== 'frontend') continue;
+    const key = `${m[1] === 'service_requests' ? 'rpc' : 'persistence'}/${labels.operation}`;
+    counts[key] = (counts[key] ?? 0) + Number(m[3]);
+  }
+  return counts;
 }

@@ -32,7 +32,16 @@ import { VisitService } from '../src/visits/service.js';
 import { createSiteVisitWorker, packageVersion } from '../src/worker.js';
 import { createBaselineActivities } from './baseline-activities.js';
 import { pingUpdate } from './baseline-messages.js';
-import { Cleanups, cpuSnapshot, startBenchPostgres, startDevServer, stopProcess, type CpuSnapshot } from './infra.js';
+import {
+  Cleanups,
+  cpuSnapshot,
+  serverRequests,
+  startBenchPostgres,
+  startDevServer,
+  stopProcess,
+  type CpuSnapshot,
+  type RequestCounts,
+} from './infra.js';
 import { startReceiver, type BenchReceiver } from './receiver.js';
 import { Completions, runPool, summarize, type LatencySummary } from './stats.js';
 import type { baselineWorkflow } from './workflows.js';
@@ -133,6 +142,8 @@ interface Measured {
   /** The update call itself, for context. */
   updateRoundTripMs: LatencySummary;
   cpu: CpuUse;
+  /** Temporal frontend RPCs and persistence requests during the window, by operation (totals, not per completion). */
+  serverRequests: RequestCounts;
   samples: { id: string; k: number; key: string; acceptedAt: number; doneAt: number }[];
   latencies: number[];
   roundTrips: number[];
@@ -155,6 +166,8 @@ interface Pooled {
   latencyMs: LatencySummary;
   updateRoundTripMs: LatencySummary;
   cpuMsPerCompletion: { temporal: number; postgres: number | null; node: number };
+  /** Temporal frontend RPCs and persistence requests per completion, by operation (what the server was asked to do). */
+  serverRequestsPerCompletion: RequestCounts;
 }
 
 function pooled(runs: Measured[]): Pooled {
@@ -178,6 +191,7 @@ function pooled(runs: Measured[]): Pooled {
       postgres: postgres === null ? null : perCompletion(postgres),
       node: perCompletion(sum((m) => m.cpu.seconds.node)),
     },
+    serverRequestsPerCompletion: perCompletionCounts(runs, completed),
   };
 }
 
@@ -186,6 +200,7 @@ interface Harness {
   stopping: () => boolean;
   say: (line: string) => void;
   cpu: () => CpuSnapshot;
+  requests: () => Promise<RequestCounts>;
 }
 
 interface CpuUse {
@@ -213,6 +228,7 @@ async function measure(h: Harness, s: Scenario, ids: string[]): Promise<Measured
   let firstError: string | null = null;
   const loadBefore = os.loadavg()[0]!;
   const cpuBefore = h.cpu();
+  const requestsBefore = await h.requests();
   const start = performance.now();
   await runPool(
     ids,
@@ -244,6 +260,7 @@ async function measure(h: Harness, s: Scenario, ids: string[]): Promise<Measured
     await s.completions.wait(key, left);
   }
   const cpuAfter = h.cpu();
+  const requestsAfter = await h.requests();
   const loadAfter = os.loadavg()[0]!;
   const samples: Measured['samples'] = [];
   let lastDone = start;
@@ -282,6 +299,7 @@ async function measure(h: Harness, s: Scenario, ids: string[]): Promise<Measured
       },
       loadAverage1m: { before: round2(loadBefore), after: round2(loadAfter) },
     },
+    serverRequests: diffCounts(requestsAfter, requestsBefore),
     samples,
   };
 }
@@ -300,6 +318,19 @@ async function runScenario(h: Harness, s: Scenario, prefix: string): Promise<Mea
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
+
+function perCompletionCounts(runs: Measured[], completed: number): RequestCounts {
+  const totals: RequestCounts = {};
+  for (const m of runs) for (const [k, v] of Object.entries(m.serverRequests)) totals[k] = (totals[k] ?? 0) + v;
+  const entries = Object.entries(totals)
+    .map(([k, v]) => [k, round2(v / Math.max(1, completed))] as const)
+    .filter(([, v]) => v >= 0.01)
+    .sort(([a], [b]) => a.localeCompare(b));
+  return Object.fromEntries(entries);
+}
+
+const diffCounts = (after: RequestCounts, before: RequestCounts): RequestCounts =>
+  Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
 
 // ---- the stack the phases share -----------------------------------------------------------------
 
@@ -740,6 +771,7 @@ async function run(h: Harness, cleanups: Cleanups): Promise<void> {
   cleanups.add('workflow bundle', async () => rmSync(bundlePath, { force: true }));
   const pids = { temporal: temporal.value.pid, postmaster: postgres.value.postmasterPid };
   h.cpu = () => cpuSnapshot(pids);
+  h.requests = () => serverRequests(temporal.value.metricsUrl);
 
   const logFile = path.join(OUT_DIR, 'bench-worker.log');
   const destination = pino.destination({ dest: logFile, sync: false });
@@ -875,6 +907,8 @@ async function run(h: Harness, cleanups: Cleanups): Promise<void> {
     if (!m) continue;
     const c = m.cpuMsPerCompletion;
     say(`${name}: CPU ms per completion: temporal ${c.temporal}, postgres ${c.postgres ?? 'n/a'}, node ${c.node} (total ${round2(cpuTotal(c))})`);
+    const r = Object.entries(m.serverRequestsPerCompletion);
+    if (r.length > 0) say(`${name}: Temporal requests per completion: ${r.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
   if (targets) say(`B/A CPU per completion: ${targets.cpuPerCompletionRatio.toFixed(2)}x`);
   const loads = [
@@ -963,7 +997,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   let failed = false;
   try {
-    await run({ params, stopping: () => stopping, say, cpu: () => ({ temporal: 0, postgres: null, node: 0 }) }, cleanups);
+    await run({ params, stopping: () => stopping, say, cpu: () => ({ temporal: 0, postgres: null, node: 0 }), requests: async () => ({}) }, cleanups);
   } catch (err) {
     failed = true;
     if (!stopping) console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

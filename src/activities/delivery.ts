@@ -6,7 +6,9 @@
 import { performance } from 'node:perf_hooks';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type pg from 'pg';
 import type { Dispatcher } from 'undici';
+import { GroupCommit } from '../db/group-commit.js';
 import type { Db } from '../db/pool.js';
 import {
   classifyError,
@@ -78,6 +80,12 @@ type SendResult =
 
 export function createDeliveryActivities(deps: ActivityDeps) {
   const { db, metrics } = deps;
+  // Attempts starting together share one statement before their POSTs, and delivered ones one statement after.
+  const preparing = new GroupCommit<PrepareRequest, Prepared>((requests) => prepare(db, requests));
+  const delivered = new GroupCommit<DeliveredRecord>(async (rows) => {
+    await recordDelivered(db, rows);
+    return rows.map(() => undefined);
+  });
 
   async function deliverEvent(input: DeliverEventInput): Promise<DeliverEventResult> {
     const ctx = Context.current();
@@ -88,7 +96,9 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     let child: Logger | undefined;
     const log = () => (child ??= deps.logger.child({ eventId, deliveryId, clientId: input.clientId, attempt, kind: input.kind }));
 
-    const { body, previous, client, secrets } = await prepare(db, input, deps.now());
+    const request = { input, now: deps.now() };
+    // Shared with the other attempts starting now; alone if that batch fails (one bad row sinks no other).
+    const { body, previous, client, secrets } = await preparing.add(request).catch(async () => (await prepare(db, [request]))[0]!);
     if (previous === 'delivered' || previous === 'suppressed' || previous === 'filtered') {
       // An earlier attempt finished but its result never reached Temporal.
       return { status: previous, attempts: previous === 'delivered' ? attempt - 1 : 0 };
@@ -131,10 +141,10 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     };
 
     if (outcome.kind === 'delivered') {
-      // The attempt and the outcome in one round trip; if that fails, each on its own, so a broken
-      // attempt log never takes the outcome down with it.
+      // The attempt and the outcome in one statement (shared with other deliveries finishing now); if that
+      // fails, each on its own, so a broken attempt log never takes the outcome down with it.
       const outcomeRow = { status: 'delivered' as const, lastError: null, finishedAt: deps.now(), now: deps.now() };
-      await recordAttemptAndStatus(db, { eventId, deliveryId, attempt, ...attemptRow }, outcomeRow).catch(async () => {
+      await delivered.add({ eventId, deliveryId, attempt, ...attemptRow, ...outcomeRow }).catch(async () => {
         await logAttempt(attemptRow);
         await bestEffort('record delivered', () => setStatus('delivered', null, outcomeRow.finishedAt));
       });
@@ -336,25 +346,27 @@ interface Prepared {
   secrets: { id: string; secret: string }[];
 }
 
-/**
- * One round trip before the POST: stores the event (serialised once) and the delivery when new, and reads
- * them back with the client's endpoint settings and unexpired secrets, as they are at this attempt.
- */
-async function prepare(db: Db, input: DeliverEventInput, now: Date): Promise<Prepared> {
-  const { envelope } = input;
-  const { rows } = await db.query<{
-    body: string;
-    delivery_status: string;
-    enabled: boolean | null;
-    api_enabled: boolean | null;
-    webhook_url: string | null;
-    event_types: string[] | null;
-    client_found: boolean;
-    secrets: { id: string; secret: string }[] | null;
-  }>({
-    // Named: Postgres parses and plans the hot-path statements once per connection.
-    name: 'delivery-prepare',
-    text: `WITH ev AS (
+/** What `prepare` needs of one attempt. */
+interface PrepareRequest {
+  input: DeliverEventInput;
+  now: Date;
+}
+
+/** Both prepare statements take these parameters, as scalars (one attempt) or as arrays (several). */
+const prepareParams = ({ input, now }: PrepareRequest) => [
+  input.envelope.id,
+  input.envelope.resourceId,
+  input.clientId,
+  input.envelope.type,
+  input.origin,
+  input.envelope.occurredAt,
+  JSON.stringify(input.envelope),
+  now,
+  input.deliveryId,
+  input.kind,
+];
+
+const PREPARE_ONE = `WITH ev AS (
        INSERT INTO events (event_id, visit_id, client_id, type, origin, occurred_at, body, status, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'delivering', $8, $8)
        ON CONFLICT (event_id) DO NOTHING
@@ -370,29 +382,66 @@ async function prepare(db: Db, input: DeliverEventInput, now: Date): Promise<Pre
             (SELECT json_agg(json_build_object('id', s.id::text, 'secret', s.secret) ORDER BY s.created_at DESC, s.id DESC)
                FROM client_secrets s
               WHERE s.client_id = $3 AND (s.expires_at IS NULL OR s.expires_at > $8)) AS secrets
-       FROM (SELECT 1) AS one LEFT JOIN clients c ON c.client_id = $3`,
-    values: [
-      envelope.id,
-      envelope.resourceId,
-      input.clientId,
-      envelope.type,
-      input.origin,
-      envelope.occurredAt,
-      JSON.stringify(envelope),
-      now,
-      input.deliveryId,
-      input.kind,
-    ],
-  });
-  const row = rows[0]!;
-  return {
+       FROM (SELECT 1) AS one LEFT JOIN clients c ON c.client_id = $3`;
+
+const PREPARE_MANY = `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
+                            $8::timestamptz[], $9::text[], $10::text[]) WITH ORDINALITY
+         AS t(event_id, visit_id, client_id, type, origin, occurred_at, body, now, delivery_id, kind, ord)),
+     ev AS (
+       INSERT INTO events (event_id, visit_id, client_id, type, origin, occurred_at, body, status, created_at, updated_at)
+       SELECT event_id, visit_id, client_id, type, origin, occurred_at, body, 'delivering', now, now FROM input
+       ON CONFLICT (event_id) DO NOTHING
+       RETURNING event_id, body),
+     dl AS (
+       INSERT INTO deliveries (delivery_id, event_id, kind, status, created_at)
+       SELECT delivery_id, event_id, kind, 'pending', now FROM input
+       ON CONFLICT (delivery_id) DO NOTHING
+       RETURNING delivery_id, status)
+     SELECT COALESCE((SELECT body FROM ev WHERE ev.event_id = i.event_id LIMIT 1),
+                     (SELECT body FROM events e WHERE e.event_id = i.event_id)) AS body,
+            COALESCE((SELECT status FROM dl WHERE dl.delivery_id = i.delivery_id LIMIT 1),
+                     (SELECT status FROM deliveries d WHERE d.delivery_id = i.delivery_id)) AS delivery_status,
+            c.client_id IS NOT NULL AS client_found, c.enabled, c.api_enabled, c.webhook_url, c.event_types,
+            (SELECT json_agg(json_build_object('id', s.id::text, 'secret', s.secret) ORDER BY s.created_at DESC, s.id DESC)
+               FROM client_secrets s
+              WHERE s.client_id = i.client_id AND (s.expires_at IS NULL OR s.expires_at > i.now)) AS secrets
+       FROM input i LEFT JOIN clients c ON c.client_id = i.client_id
+      ORDER BY i.ord`;
+
+/**
+ * One round trip before the POST, for any number of attempts: stores each event (serialised once) and each
+ * delivery when new, and reads them back with the client's endpoint settings and unexpired secrets, as they
+ * are at this attempt. Results come back in the order of `requests`.
+ */
+async function prepare(db: Db, requests: PrepareRequest[]): Promise<Prepared[]> {
+  const { rows } = await db.query<{
+    body: string;
+    delivery_status: string;
+    enabled: boolean | null;
+    api_enabled: boolean | null;
+    webhook_url: string | null;
+    event_types: string[] | null;
+    client_found: boolean;
+    secrets: { id: string; secret: string }[] | null;
+  }>(batchStatement('delivery-prepare', PREPARE_ONE, PREPARE_MANY, requests.map(prepareParams)));
+  return rows.map((row) => ({
     body: Buffer.from(row.body, 'utf8'),
     previous: row.delivery_status,
     client: row.client_found
       ? { enabled: row.enabled!, apiEnabled: row.api_enabled!, webhookUrl: row.webhook_url, eventTypes: row.event_types }
       : undefined,
     secrets: row.secrets ?? [],
-  };
+  }));
+}
+
+/**
+ * A hot-path statement for one row (scalar parameters) or several (one array per parameter, in the same order).
+ * Named: Postgres parses and plans each once per connection. The one-row form stays: it is the cheaper of the two.
+ */
+function batchStatement(name: string, one: string, many: string, params: unknown[][]): pg.QueryConfig {
+  if (params.length === 1) return { name, text: one, values: params[0] };
+  return { name: `${name}-many`, text: many, values: params[0]!.map((_, i) => params.map((row) => row[i])) };
 }
 
 /** The HMAC keys of the unexpired secrets, newest first. A malformed secret is skipped (by id, never quoted). */
@@ -431,21 +480,45 @@ interface AttemptRow {
   at: Date;
 }
 
-/** A delivered attempt: its row and the delivery's outcome in one statement. */
-async function recordAttemptAndStatus(
-  db: Db,
-  a: AttemptRow,
-  r: { status: EventStatus; lastError: string | null; finishedAt: Date | null; now: Date },
-): Promise<void> {
-  await db.query({
-    name: 'delivery-attempt-and-status',
-    text: `WITH att AS (
+/** A delivered attempt: its row and the delivery's outcome. */
+type DeliveredRecord = AttemptRow & { status: EventStatus; lastError: string | null; finishedAt: Date | null; now: Date };
+
+const deliveredParams = (r: DeliveredRecord) => [
+  r.eventId,
+  r.deliveryId,
+  r.attempt,
+  r.url,
+  r.statusCode,
+  r.errorClass,
+  r.durationMs,
+  r.responseBody,
+  r.at,
+  r.status,
+  r.lastError,
+  r.finishedAt,
+  r.now,
+];
+
+const RECORD_DELIVERED_ONE = `WITH att AS (
        INSERT INTO delivery_attempts (event_id, delivery_id, attempt, url, status_code, error_class, duration_ms, response_body, attempted_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)),
      d AS (UPDATE deliveries SET status = $10, finished_at = $12 WHERE delivery_id = $2)
-     UPDATE events SET status = $10, last_error = $11, updated_at = $13 WHERE event_id = $1`,
-    values: [a.eventId, a.deliveryId, a.attempt, a.url, a.statusCode, a.errorClass, a.durationMs, a.responseBody, a.at, r.status, r.lastError, r.finishedAt, r.now],
-  });
+     UPDATE events SET status = $10, last_error = $11, updated_at = $13 WHERE event_id = $1`;
+
+const RECORD_DELIVERED_MANY = `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::int[], $8::text[],
+                            $9::timestamptz[], $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[])
+         AS t(event_id, delivery_id, attempt, url, status_code, error_class, duration_ms, response_body,
+              attempted_at, status, last_error, finished_at, now)),
+     att AS (
+       INSERT INTO delivery_attempts (event_id, delivery_id, attempt, url, status_code, error_class, duration_ms, response_body, attempted_at)
+       SELECT event_id, delivery_id, attempt, url, status_code, error_class, duration_ms, response_body, attempted_at FROM input),
+     d AS (UPDATE deliveries SET status = i.status, finished_at = i.finished_at FROM input i WHERE deliveries.delivery_id = i.delivery_id)
+     UPDATE events SET status = i.status, last_error = i.last_error, updated_at = i.now FROM input i WHERE events.event_id = i.event_id`;
+
+/** Delivered attempts with their outcomes: rows and statuses in one statement, for any number of them. */
+async function recordDelivered(db: Db, rows: DeliveredRecord[]): Promise<void> {
+  await db.query(batchStatement('delivery-attempt-and-status', RECORD_DELIVERED_ONE, RECORD_DELIVERED_MANY, rows.map(deliveredParams)));
 }
 
 async function insertAttempt(db: Db, a: AttemptRow): Promise<void> {

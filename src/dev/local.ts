@@ -53,6 +53,8 @@ export interface DevServerOptions {
 
 export interface DevServer {
   address: string;
+  /** The server's Prometheus endpoint, when it was given a port of its own (in-memory servers). */
+  metricsUrl: string | null;
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -65,14 +67,20 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const port = opts.port ?? (await freePort());
   const host = opts.port === undefined ? '127.0.0.1' : 'localhost';
   const args = ['server', 'start-dev', '--port', String(port), '--log-level', opts.logLevel ?? 'never'];
-  if (opts.port === undefined) args.push('--ip', '127.0.0.1', '--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
+  const metricsPort = opts.port === undefined ? await freePort() : null;
+  if (metricsPort !== null) args.push('--ip', '127.0.0.1', '--http-port', String(await freePort()), '--metrics-port', String(metricsPort));
   args.push(...(opts.uiPort === undefined ? ['--headless'] : ['--ui-port', String(opts.uiPort)]));
   if (opts.dbFile !== undefined) {
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF');
   }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   const child = spawn(opts.cli, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
-  const server: DevServer = { address: `${host}:${port}`, child, stop: () => stopProcess(child, { group: true, graceMs: 10_000 }) };
+  const server: DevServer = {
+    address: `${host}:${port}`,
+    metricsUrl: metricsPort === null ? null : `http://127.0.0.1:${metricsPort}/metrics`,
+    child,
+    stop: () => stopProcess(child, { group: true, graceMs: 10_000 }),
+  };
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) {

@@ -37,6 +37,8 @@ interface Reply {
   headers?: Record<string, string>;
   body?: string;
   hang?: boolean;
+  /** Answer only once this settles. */
+  after?: Promise<unknown>;
 }
 
 class Receiver {
@@ -50,7 +52,7 @@ class Receiver {
       this.requests.push(received);
       const reply = this.reply(received);
       if (reply.hang) return;
-      res.writeHead(reply.status, reply.headers).end(reply.body ?? '');
+      void Promise.resolve(reply.after).then(() => res.writeHead(reply.status, reply.headers).end(reply.body ?? ''));
     });
   });
 
@@ -475,6 +477,56 @@ describe('deliverEvent', () => {
     }
     expect(await eventRow(input.envelope.id)).toMatchObject({ status: 'delivered' });
     expect(logLines.some((l) => l.includes('failed to record attempt'))).toBe(true);
+  });
+
+  it('delivers attempts that start together with one statement before their POSTs and one after', async () => {
+    const statements: string[] = [];
+    const counting = { query: (config: { name?: string }, ...rest: unknown[]) => {
+      statements.push(config.name ?? 'unnamed');
+      return (db.query as (...args: unknown[]) => unknown)(config, ...rest);
+    } } as unknown as Db;
+    const acts = createDeliveryActivities({ ...deps, db: counting });
+    const setups = await Promise.all(Array.from({ length: 12 }, () => setup()));
+    // Every response goes out once all twelve requests are in, so the attempts also finish together.
+    let allIn!: () => void;
+    const held = new Promise<void>((resolve) => (allIn = resolve));
+    receiver.reply = () => {
+      if (receiver.requests.length === setups.length) allIn();
+      return { status: 200, body: 'ok', after: held };
+    };
+
+    const results = await Promise.all(setups.map(({ input }) => attempt(1, input, acts)));
+
+    expect(results).toEqual(setups.map(() => ({ status: 'delivered', attempts: 1, statusCode: 200 })));
+    expect(receiver.requests).toHaveLength(12);
+    for (const { input, secret } of setups) {
+      const req = receiver.requests.find((r) => r.headers['x-ssn-event-id'] === input.envelope.id)!;
+      expect(verifySsnWebhook(req.body, req.headers, [secret], { now: clock })).toEqual(input.envelope);
+      expect(req.headers['x-ssn-delivery-id']).toBe(input.deliveryId);
+      expect(await eventRow(input.envelope.id)).toMatchObject({ status: 'delivered', body: JSON.stringify(input.envelope) });
+      expect(await deliveryRow(input.deliveryId)).toMatchObject({ status: 'delivered', finished_at: clock });
+      expect(await attemptRows(input.deliveryId)).toMatchObject([{ attempt: 1, status_code: 200 }]);
+    }
+    const prepares = statements.filter((n) => n.startsWith('delivery-prepare'));
+    const records = statements.filter((n) => n.startsWith('delivery-attempt-and-status'));
+    expect(prepares).toContain('delivery-prepare-many');
+    expect(prepares.length).toBeLessThan(12);
+    expect(records).toContain('delivery-attempt-and-status-many');
+    expect(records.length).toBeLessThan(12);
+  });
+
+  it('does not let one bad attempt in a shared statement sink the others', async () => {
+    const good = await Promise.all(Array.from({ length: 6 }, () => setup()));
+    const bad = await setup();
+    bad.input.envelope.resourceId = 'visit_that_does_not_exist'; // the events row cannot reference it
+
+    const [badResult, ...goodResults] = await Promise.allSettled([bad, ...good].map(({ input }) => attempt(1, input)));
+
+    expect(badResult!.status).toBe('rejected');
+    expect(goodResults.map((r) => r.status)).toEqual(good.map(() => 'fulfilled'));
+    for (const { input } of good) expect(await eventRow(input.envelope.id)).toMatchObject({ status: 'delivered' });
+    expect(await eventRow(bad.input.envelope.id)).toBeUndefined();
+    expect(receiver.requests.map((r) => r.headers['x-ssn-event-id']).sort()).toEqual(good.map(({ input }) => input.envelope.id).sort());
   });
 
   it('never writes a secret to logs, failures or the attempt log', async () => {
