@@ -98,6 +98,16 @@ export interface CpuSnapshot {
   temporal: number;
   postgres: number | null;
   node: number;
+  /** The whole machine (/proc/stat), in CPU seconds: busy, idle (incl. iowait) and stolen by the hypervisor. */
+  machine: { busy: number; idle: number; steal: number };
+}
+
+function machineSeconds(): CpuSnapshot['machine'] {
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice (in USER_HZ ticks)
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
+  const s = (ticks: number) => ticks / CLOCK_TICKS_PER_SECOND;
+  return { busy: s(user + nice + system + irq + softirq), idle: s(idle + iowait), steal: s(steal) };
 }
 
 /** CPU seconds used so far by the dev server, the embedded Postgres (postmaster and backends) and this process. */
@@ -111,6 +121,7 @@ export function cpuSnapshot(pids: { temporal: number; postmaster: number | null;
     temporal: cpuSecondsOf(pids.temporal, true),
     postgres,
     node: (self.user + self.system) / 1e6 + (pids.extra ?? []).reduce((sum, pid) => sum + cpuSecondsOf(pid, false), 0),
+    machine: machineSeconds(),
   };
 }
 

@@ -210,6 +210,8 @@ interface CpuUse {
   msPerCompletion: { temporal: number; postgres: number | null; node: number };
   /** os.loadavg()[0] before and after the window: other work on the machine shows here. */
   loadAverage1m: { before: number; after: number };
+  /** Share of the machine's CPU time in the window that was busy, idle, or stolen by the hypervisor. */
+  machineShare: { busy: number; idle: number; steal: number };
 }
 
 const describeError = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
@@ -298,6 +300,7 @@ async function measure(h: Harness, s: Scenario, ids: string[]): Promise<Measured
         node: perCompletion(used.node),
       },
       loadAverage1m: { before: round2(loadBefore), after: round2(loadAfter) },
+      machineShare: shares(cpuAfter.machine, cpuBefore.machine),
     },
     serverRequests: diffCounts(requestsAfter, requestsBefore),
     samples,
@@ -327,6 +330,14 @@ function perCompletionCounts(runs: Measured[], completed: number): RequestCounts
     .filter(([, v]) => v >= 0.01)
     .sort(([a], [b]) => a.localeCompare(b));
   return Object.fromEntries(entries);
+}
+
+function shares(after: CpuSnapshot['machine'], before: CpuSnapshot['machine']): CpuUse['machineShare'] {
+  const busy = after.busy - before.busy;
+  const idle = after.idle - before.idle;
+  const steal = after.steal - before.steal;
+  const total = Math.max(busy + idle + steal, 1e-9);
+  return { busy: round2(busy / total), idle: round2(idle / total), steal: round2(steal / total) };
 }
 
 const diffCounts = (after: RequestCounts, before: RequestCounts): RequestCounts =>
@@ -819,6 +830,14 @@ async function run(h: Harness, cleanups: Cleanups): Promise<void> {
   const noopStarted = new Map<string, number>();
   const wantA = params.phases.includes('A');
   const wantB = params.phases.includes('B');
+  if (wantA && wantB && params.warmup > 0 && !h.stopping()) {
+    // Round 0, discarded: the first phase of a run otherwise meets a cold dev server, JIT and caches, which
+    // showed as 15-25% lower throughput in round 1 of whichever phase went first.
+    say(`round 0 (warm-up, not measured): A then B, ${params.warmup * 2} targets each`);
+    const warm = { ...shared, h: { ...h, params: { ...params, visits: params.warmup * 2, warmup: 0 } } };
+    await phaseBaseline(warm, 0, new Map());
+    await phaseFullPath(warm, 0);
+  }
   for (let round = 1; round <= params.rounds && (wantA || wantB); round++) {
     // Alternate which goes first, so a trend in the machine's load falls on both alike.
     for (const phase of round % 2 === 1 ? ['A', 'B'] : ['B', 'A']) {
@@ -916,6 +935,11 @@ async function run(h: Harness, cleanups: Cleanups): Promise<void> {
     ...fullPathRuns.map((m, i) => `B${i + 1} ${m.cpu.loadAverage1m.before}`),
   ];
   if (loads.length) say(`load average (1m) at the start of each window: ${loads.join(', ')}`);
+  const machineUse = [
+    ...baselineRuns.map((m, i) => `A${i + 1} ${pct(m.cpu.machineShare.busy)}/${pct(m.cpu.machineShare.steal)}`),
+    ...fullPathRuns.map((m, i) => `B${i + 1} ${pct(m.cpu.machineShare.busy)}/${pct(m.cpu.machineShare.steal)}`),
+  ];
+  if (machineUse.length) say(`machine CPU busy/stolen during each window: ${machineUse.join(', ')}`);
   if (baseline) say(`A: update accepted -> no-op activity started p50 ${baseline.acceptedToActivityStartMs.p50} ms`);
   if (fullPath) {
     const b = fullPath.breakdownMs;
@@ -997,7 +1021,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   let failed = false;
   try {
-    await run({ params, stopping: () => stopping, say, cpu: () => ({ temporal: 0, postgres: null, node: 0 }), requests: async () => ({}) }, cleanups);
+    await run({ params, stopping: () => stopping, say, cpu: () => ({ temporal: 0, postgres: null, node: 0, machine: { busy: 0, idle: 0, steal: 0 } }), requests: async () => ({}) }, cleanups);
   } catch (err) {
     failed = true;
     if (!stopping) console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
