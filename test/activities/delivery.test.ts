@@ -515,6 +515,11 @@ describe('deliverEvent', () => {
     expect(records.length).toBeLessThan(12);
   });
 
+  it('runs on connections that plan each statement once (else the batched statements are re-planned every time)', async () => {
+    const { rows } = await db.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode');
+    expect(rows[0]!.plan_cache_mode).toBe('force_generic_plan');
+  });
+
   it('does not let one bad attempt in a shared statement sink the others', async () => {
     const good = await Promise.all(Array.from({ length: 6 }, () => setup()));
     const bad = await setup();
