@@ -4,8 +4,9 @@
  * the same load shape (an update that enqueues one no-op activity), then the worker's peak RSS with many open
  * visits (worker in a child process). Prints a table and writes bench/results/latest.json.
  *
- * Phases A and B run in alternating rounds (A B, B A, A B, ...) so that both see the same background load; their
- * results are pooled over the rounds (percentiles from all samples) and shown per round.
+ * Phases A and B run in alternating rounds (A B, B A, A B, ...) after a discarded warm-up round, so that both see
+ * the same background load; their results are pooled over the undisturbed rounds (percentiles from all samples) and
+ * shown per round. Six rounds by default: single rounds vary by +-15% on a saturated 2-core machine.
  *
  * Flags: --visits V --updates K --concurrency C (the load shape of phases A and B, per round), --rounds R,
  * --warmup W (targets per phase and round, discarded), --mode closed|burst (closed: a driver waits for an update's
@@ -77,7 +78,7 @@ function parseParams(argv: string[]): Params {
       updates: { type: 'string', default: '5' },
       concurrency: { type: 'string', default: '32' },
       warmup: { type: 'string', default: '20' },
-      rounds: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: '6' },
       mode: { type: 'string', default: 'closed' },
       'open-visits': { type: 'string', default: '10000' },
       'open-concurrency': { type: 'string' },
