@@ -310,8 +310,7 @@ async function measure(h: Harness, s: Scenario, ids: string[]): Promise<Measured
         node: perCompletion(used.node),
       },
       loadAverage1m: { before: round2(loadBefore), after: round2(loadAfter) },
-      machineShare: shares(cpuAfter.machine, cpuBefore.machine),
-      outsideShare: outsideShare(cpuAfter, cpuBefore),
+      ...machineUse(cpuAfter, cpuBefore),
     },
     serverRequests: diffCounts(requestsAfter, requestsBefore),
     samples,
@@ -343,19 +342,17 @@ function perCompletionCounts(runs: Measured[], completed: number): RequestCounts
   return Object.fromEntries(entries);
 }
 
-function shares(after: CpuSnapshot['machine'], before: CpuSnapshot['machine']): CpuUse['machineShare'] {
-  const busy = after.busy - before.busy;
-  const idle = after.idle - before.idle;
-  const steal = after.steal - before.steal;
+/** How the machine's CPU time in the window was spent, and how much of its busy time was not ours. */
+function machineUse(after: CpuSnapshot, before: CpuSnapshot): Pick<CpuUse, 'machineShare' | 'outsideShare'> {
+  const busy = after.machine.busy - before.machine.busy;
+  const idle = after.machine.idle - before.machine.idle;
+  const steal = after.machine.steal - before.machine.steal;
   const total = Math.max(busy + idle + steal, 1e-9);
-  return { busy: round2(busy / total), idle: round2(idle / total), steal: round2(steal / total) };
-}
-
-function outsideShare(after: CpuSnapshot, before: CpuSnapshot): number {
-  const d = (f: (c: CpuSnapshot['machine']) => number) => f(after.machine) - f(before.machine);
-  const total = Math.max(d((m) => m.busy + m.idle + m.steal), 1e-9);
   const ours = after.temporal - before.temporal + ((after.postgres ?? 0) - (before.postgres ?? 0)) + after.node - before.node;
-  return round2(Math.max(0, d((m) => m.busy) - ours) / total);
+  return {
+    machineShare: { busy: round2(busy / total), idle: round2(idle / total), steal: round2(steal / total) },
+    outsideShare: round2(Math.max(0, busy - ours) / total),
+  };
 }
 
 const diffCounts = (after: RequestCounts, before: RequestCounts): RequestCounts =>
@@ -879,15 +876,13 @@ async function run(h: Harness, cleanups: Cleanups): Promise<void> {
 
   // Rounds where other processes took a share of the machine are reported but not pooled (both phases of the
   // round go, to keep the comparison paired); if every round was disturbed, all are pooled.
-  const paired = baselineRuns.length === fullPathRuns.length;
-  const cleanRounds = baselineRuns
-    .map((_, i) => i)
-    .filter((i) => !paired || (!disturbed(baselineRuns[i]!) && !disturbed(fullPathRuns[i]!)));
-  const pooledRounds = cleanRounds.length > 0 ? cleanRounds : baselineRuns.map((_, i) => i);
-  const cleanOf = (runs: Measured[]) => (paired ? pooledRounds.map((i) => runs[i]!) : runs.filter((m) => !disturbed(m)));
+  const allRounds = [...Array(Math.max(baselineRuns.length, fullPathRuns.length)).keys()];
+  const undisturbed = allRounds.filter((i) => ![baselineRuns[i], fullPathRuns[i]].some((m) => m !== undefined && disturbed(m)));
+  const pooledRounds = undisturbed.length > 0 ? undisturbed : allRounds;
+  const kept = (runs: Measured[]) => pooledRounds.flatMap((i) => (runs[i] ? [runs[i]] : []));
   const baseline = baselineRuns.length
     ? {
-        ...pooled(cleanOf(baselineRuns).length ? cleanOf(baselineRuns) : baselineRuns),
+        ...pooled(kept(baselineRuns)),
         /** Update accepted -> no-op activity started. */
         acceptedToActivityStartMs: summarize(baselineRuns.flatMap((m) => m.samples.map((x) => noopStarted.get(x.key)! - x.acceptedAt))),
         perRound: baselineRuns.map(roundResult),
@@ -895,7 +890,7 @@ async function run(h: Harness, cleanups: Cleanups): Promise<void> {
     : null;
   const fullPath = fullPathRuns.length
     ? {
-        ...pooled(cleanOf(fullPathRuns).length ? cleanOf(fullPathRuns) : fullPathRuns),
+        ...pooled(kept(fullPathRuns)),
         breakdownMs: await breakdown(
           shared,
           fullPathRuns.map((_, i) => fullPathClientId(i + 1)),
@@ -938,7 +933,7 @@ async function run(h: Harness, cleanups: Cleanups): Promise<void> {
   const mark = (m: Measured) => (disturbed(m) ? ` (disturbed: ${pct(m.cpu.outsideShare)} outside)` : '');
   baselineRuns.forEach((m, i) => rows.push({ name: `A baseline, round ${i + 1}${mark(m)}`, m }));
   fullPathRuns.forEach((m, i) => rows.push({ name: `B full path, round ${i + 1}${mark(m)}`, m }));
-  const pooledName = pooledRounds.length === baselineRuns.length ? 'all' : `rounds ${pooledRounds.map((i) => i + 1).join(',')}`;
+  const pooledName = pooledRounds.length === allRounds.length ? 'all' : `rounds ${pooledRounds.map((i) => i + 1).join(',')}`;
   if (baseline) rows.push({ name: `A baseline (no-op activity), ${pooledName}`, m: baseline });
   if (fullPath) rows.push({ name: `B full path (verified 2xx), ${pooledName}`, m: fullPath });
   for (const line of table(rows)) say(line);
@@ -961,21 +956,13 @@ async function run(h: Harness, cleanups: Cleanups): Promise<void> {
     if (r.length > 0) say(`${name}: Temporal requests per completion: ${r.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
   if (targets) say(`B/A CPU per completion: ${targets.cpuPerCompletionRatio.toFixed(2)}x`);
-  const loads = [
-    ...baselineRuns.map((m, i) => `A${i + 1} ${m.cpu.loadAverage1m.before}`),
-    ...fullPathRuns.map((m, i) => `B${i + 1} ${m.cpu.loadAverage1m.before}`),
-  ];
-  if (loads.length) say(`load average (1m) at the start of each window: ${loads.join(', ')}`);
-  const machineUse = [
-    ...baselineRuns.map((m, i) => `A${i + 1} ${pct(m.cpu.machineShare.busy)}/${pct(m.cpu.machineShare.steal)}`),
-    ...fullPathRuns.map((m, i) => `B${i + 1} ${pct(m.cpu.machineShare.busy)}/${pct(m.cpu.machineShare.steal)}`),
-  ];
-  if (machineUse.length) say(`machine CPU busy/stolen during each window: ${machineUse.join(', ')}`);
-  const outside = [
-    ...baselineRuns.map((m, i) => `A${i + 1} ${pct(m.cpu.outsideShare)}`),
-    ...fullPathRuns.map((m, i) => `B${i + 1} ${pct(m.cpu.outsideShare)}`),
-  ];
-  if (outside.length) say(`machine CPU used outside the benchmark (> ${pct(DISTURBED_OUTSIDE_SHARE)} = disturbed): ${outside.join(', ')}`);
+  const perWindow = (f: (m: Measured) => string) =>
+    [...baselineRuns.map((m, i) => `A${i + 1} ${f(m)}`), ...fullPathRuns.map((m, i) => `B${i + 1} ${f(m)}`)].join(', ');
+  if (baselineRuns.length + fullPathRuns.length > 0) {
+    say(`load average (1m) at the start of each window: ${perWindow((m) => String(m.cpu.loadAverage1m.before))}`);
+    say(`machine CPU busy/stolen during each window: ${perWindow((m) => `${pct(m.cpu.machineShare.busy)}/${pct(m.cpu.machineShare.steal)}`)}`);
+    say(`machine CPU used outside the benchmark (> ${pct(DISTURBED_OUTSIDE_SHARE)} = disturbed): ${perWindow((m) => pct(m.cpu.outsideShare))}`);
+  }
   if (baseline) say(`A: update accepted -> no-op activity started p50 ${baseline.acceptedToActivityStartMs.p50} ms`);
   if (fullPath) {
     const b = fullPath.breakdownMs;
