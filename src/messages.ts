@@ -151,6 +151,12 @@ export interface VisitDetails {
   events: EventRecord[];
   appliedChangeCount: number;
   lastQuickbaseModifiedAt: string | null;
+  /** Accepted intake items the lifecycle refused (oldest first). */
+  rejections: IntakeRejection[];
+  /** The most recent intake outcomes (oldest first), for `GET .../intake/{intakeId}`. */
+  intake: IntakeOutcome[];
+  /** Intake accepted by Temporal that the workflow has not applied yet. */
+  pendingIntake: number;
 }
 
 export interface DeliveryOutcome {
@@ -169,6 +175,64 @@ export interface QuickbaseSnapshot extends RecordFields {
 /** A snapshot's change ID (and update ID): the same record as of the same modification is applied once. */
 export const quickbaseChangeId = (snapshot: Pick<QuickbaseSnapshot, 'recordId' | 'modifiedAt'>) =>
   `qb:${snapshot.recordId}:${snapshot.modifiedAt}`;
+
+// ---- durable intake (signals) ----------------------------------------------------------------------
+//
+// A signal (or signal-with-start) is written to the visit's history by the Temporal server alone: no
+// worker needs to run for it to be accepted. The workflow applies each intake item when a worker runs it,
+// in the order the server accepted them (Quickbase records of one batch in Date Modified order), each
+// change ID at most once; a change the lifecycle refuses is recorded on the visit as an IntakeRejection.
+// No intake payload has a field for rep contact details (email, phone, app ID).
+
+export type IntakeSource = 'quickbase' | 'ssn';
+
+/** A Quickbase record: creates the visit (site `clientSiteId`, linked to the record) when needed, then applies it. */
+export interface QuickbaseRecordIntake {
+  intakeId: string;
+  clientSiteId: string;
+  snapshot: QuickbaseSnapshot;
+}
+
+/** An SSN creation (origin `ssn`). */
+export interface CreateVisitIntake {
+  intakeId: string;
+  request: CreateVisitInput;
+}
+
+/** An SSN change to an existing visit (origin `ssn`). */
+export interface ChangeIntake {
+  intakeId: string;
+  change: VisitChange;
+}
+
+export type IntakeOutcomeStatus = 'applied' | 'duplicate' | 'stale' | 'rejected';
+
+/** What became of one accepted intake item (kept for the most recent items and for every rejection). */
+export interface IntakeOutcome {
+  intakeId: string;
+  source: IntakeSource;
+  /** The change ID (`qb:<recordId>:<dateModified>` for a Quickbase record). */
+  changeId: string;
+  status: IntakeOutcomeStatus;
+  at: string;
+}
+
+/** An accepted change the lifecycle refused: never silent. Carries no contact details. */
+export interface IntakeRejection {
+  intakeId: string;
+  source: IntakeSource;
+  changeId: string;
+  /** The refused command's type(s), e.g. `schedule` or `createVisit`. */
+  changeType: string;
+  /** The error type (`InvalidTransition`, `InvalidInput`, `Conflict`, ...). */
+  reason: string;
+  message: string;
+  at: string;
+}
+
+export const quickbaseRecordSignal = defineSignal<[QuickbaseRecordIntake]>('quickbaseRecord');
+export const createVisitSignal = defineSignal<[CreateVisitIntake]>('createVisitIntake');
+export const applyChangeSignal = defineSignal<[ChangeIntake]>('applyChangeIntake');
 
 export const createVisitUpdate = defineUpdate<VisitView, [CreateVisitInput]>('createVisit');
 export const applyChangeUpdate = defineUpdate<VisitView, [VisitChange]>('applyChange');
@@ -198,6 +262,8 @@ export const SA = {
   clientSiteId: defineSearchAttributeKey('SsnClientSiteId', SearchAttributeType.KEYWORD),
   status: defineSearchAttributeKey('SsnStatus', SearchAttributeType.KEYWORD),
   deliveryState: defineSearchAttributeKey('SsnDeliveryState', SearchAttributeType.KEYWORD),
+  /** `rejected` once an accepted change was refused by the lifecycle (unset before): `SsnIntakeState = "rejected"`. */
+  intakeState: defineSearchAttributeKey('SsnIntakeState', SearchAttributeType.KEYWORD),
 };
 
 /** `Name=Type` pairs, as `temporal server start-dev --search-attribute` and `operator search-attribute create` take them. */
@@ -222,7 +288,16 @@ export interface CarriedVisit {
   appliedChangeIds: string[];
   lastQuickbaseModifiedAt: string | null;
   finishedAt: string | null;
+  rejections?: IntakeRejection[];
+  intake?: IntakeOutcome[];
+  /** Intake signalled but not yet applied when the run continued as new. */
+  pendingIntake?: PendingIntake[];
 }
+
+export type PendingIntake =
+  | { kind: 'quickbaseRecord'; item: QuickbaseRecordIntake }
+  | { kind: 'createVisit'; item: CreateVisitIntake }
+  | { kind: 'change'; item: ChangeIntake };
 
 export interface RedeliveryWorkflowInput {
   clientId: string;
