@@ -297,6 +297,9 @@ export class VisitService {
       events: records,
       appliedChangeCount: 0,
       lastQuickbaseModifiedAt: null,
+      rejections: [],
+      intake: [],
+      pendingIntake: 0,
     };
   }
 

@@ -81,6 +81,9 @@ export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<
     events,
     appliedChangeCount: appliedChangeIds.size,
     lastQuickbaseModifiedAt,
+    rejections: [],
+    intake: [],
+    pendingIntake: 0,
   }));
 
   setHandler(
