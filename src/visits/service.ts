@@ -299,7 +299,7 @@ export class VisitService {
       lastQuickbaseModifiedAt: null,
       rejections: [],
       intake: [],
-      pendingIntake: 0,
+      pendingIntake: [],
     };
   }
 
