@@ -3,10 +3,14 @@
  * with 202 while no worker runs, and applied once a worker comes back, each event delivered once and in order.
  * What can be checked without the workflow is answered at once, and such a request reaches no workflow.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import '../provided.js';
 import type { ErrorBody } from '../../src/http/errors.js';
 import { startApi, type RunningApi } from '../../src/http/server.js';
 import { getVisitQuery, SA, siteVisitWorkflowId, type EventEnvelope, type VisitDetails, type VisitView } from '../../src/messages.js';
@@ -169,6 +173,7 @@ describe('durable intake', () => {
     const history = await historyText(stack.client, siteVisitWorkflowId(visits[0]!.clientId, visits[0]!.ticket));
     expect(history).toContain('Robin Intake');
     for (const secret of ['never.forwarded@example.com', '555-0000-4242', 'APP-NEVER-42']) expect(history).not.toContain(secret);
+    await recordHistory('intake-visit-history.json', siteVisitWorkflowId(visits[0]!.clientId, visits[0]!.ticket));
   });
 
   it('a Quickbase record (async) racing 10 client-API creates for one ticket: one visit ID, one ticket.created', async () => {
@@ -255,6 +260,7 @@ describe('durable intake', () => {
     expect(countOf(after, 'ssn', 'InvalidTransition') - countOf(before, 'ssn', 'InvalidTransition')).toBe(1);
     // No client heard of it.
     expect(receiver.requests.some((r) => r.body.includes('2026-07-09'))).toBe(false);
+    await recordHistory('intake-rejection-history.json', siteVisitWorkflowId(client.clientId, ticket));
   });
 
   it('checks at the edge what needs no workflow: answered at once with the error shape, and nothing reaches Temporal', async () => {
@@ -318,6 +324,13 @@ describe('durable intake', () => {
     expect(visit.body.visit).toMatchObject({ clientTicketNumber: ticket, clientSiteId: 'SITE-ASYNC', status: 'New' });
   });
 });
+
+/** `RECORD_HISTORY=1` re-records the replay test's intake fixtures (only for a deliberate, patched workflow change). */
+async function recordHistory(name: string, workflowId: string): Promise<void> {
+  if (!process.env.RECORD_HISTORY) return;
+  const json = execFileSync(inject('temporalCli'), ['workflow', 'show', '--workflow-id', workflowId, '--address', stack.config.temporal.address, '--output', 'json']);
+  await writeFile(path.resolve(import.meta.dirname, '../fixtures', name), json);
+}
 
 function countOf(metricText: string, source: string, reason: string): number {
   const line = metricText.split('\n').find((l) => l.includes(`source="${source}"`) && l.includes(`reason="${reason}"`));
