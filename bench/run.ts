@@ -30,7 +30,8 @@ import { createMetrics } from '../src/metrics.js';
 import { installRuntime } from '../src/runtime.js';
 import { connectClient, connectWorker } from '../src/temporal/connect.js';
 import { VisitService } from '../src/visits/service.js';
-import { createSiteVisitWorker, packageVersion } from '../src/worker.js';
+import { packageVersion } from '../src/worker.js';
+import { createSiteVisitWorker, siteVisitWorkerOptions } from '../src/worker/start.js';
 import { createBaselineActivities } from './baseline-activities.js';
 import { pingUpdate } from './baseline-messages.js';
 import {
@@ -426,17 +427,12 @@ async function phaseBaseline(s: Shared, round: number, started: Map<string, numb
   // The site-visit worker's options (src/worker.ts), with the baseline's activity instead of the real ones.
   const worker = await Worker.create({
     connection: s.nativeConnection,
-    namespace: config.temporal.namespace,
-    taskQueue,
     workflowBundle: { codePath: s.bundlePath },
     activities: createBaselineActivities((key, startedAt, finishedAt) => {
       started.set(key, startedAt);
       done.done(key, finishedAt);
     }),
-    shutdownGraceTime: config.worker.shutdownGraceMs,
-    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
-    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
-    maxCachedWorkflows: config.worker.maxCachedWorkflows,
+    ...siteVisitWorkerOptions(config),
   });
   const stop = await runWorker(s, 'baseline', worker);
   const ping = (id: string, key: string) => s.client.workflow.getHandle(id).executeUpdate(pingUpdate, { args: [{ key }], updateId: key });
