@@ -14,7 +14,7 @@ export interface Received {
   at: number;
 }
 
-export interface BenchReceiver {
+export interface VerifyingReceiver {
   url(clientId: string): string;
   readonly counts: { verified: number; rejected: number; lastRejection: string | null };
   close(): Promise<void>;
@@ -25,10 +25,10 @@ const REJECTED: Reply = { status: 400 };
 
 const clientIdOf = (request: ReceivedRequest) => decodeURIComponent(request.path.replace(/^\/hooks\//, ''));
 
-export async function startReceiver(opts: {
+export async function startVerifyingReceiver(opts: {
   secretOf: (clientId: string) => string | undefined;
   onEvent: (received: Received) => void;
-}): Promise<BenchReceiver> {
+}): Promise<VerifyingReceiver> {
   const counts = { verified: 0, rejected: 0, lastRejection: null as string | null };
   const verified = new WeakMap<ReceivedRequest, EventEnvelope>();
   const receiver = await Receiver.start({

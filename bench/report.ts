@@ -8,7 +8,7 @@ import { ROOT } from './params.js';
 import { breakdown, fullPathClientId } from './phases/full-path.js';
 import type { OpenVisitsResult } from './phases/open-visits.js';
 import type { Shared } from './phases/shared.js';
-import type { BenchReceiver } from './receiver.js';
+import type { VerifyingReceiver } from './receiver.js';
 import { cpuTotal, disturbed, DISTURBED_OUTSIDE_SHARE, pooled, round2, roundResult, summarize, type Pooled } from './stats.js';
 
 /** What the rounds measured. */
@@ -151,7 +151,7 @@ export function printAnalysis(say: (line: string) => void, r: Summary): void {
 }
 
 /** Where phase B's time goes, phase C's visits and memory, and what the receiver verified. */
-export function printDetails(say: (line: string) => void, r: Summary, openVisits: OpenVisitsResult | undefined, receiver: BenchReceiver): void {
+export function printDetails(say: (line: string) => void, r: Summary, openVisits: OpenVisitsResult | undefined, receiver: VerifyingReceiver): void {
   if (r.baseline) say(`A: update accepted -> no-op activity started p50 ${r.baseline.acceptedToActivityStartMs.p50} ms`);
   if (r.fullPath) {
     const b = r.fullPath.breakdownMs;
@@ -207,7 +207,7 @@ export interface RunInfo {
   postgres: unknown;
   began: number;
   loadAtStart: number[];
-  receiver: BenchReceiver;
+  receiver: VerifyingReceiver;
 }
 
 /** The results file's content (its keys are what later runs are compared by). */

@@ -36,7 +36,7 @@ import { phaseBaseline } from './phases/baseline.js';
 import { phaseFullPath } from './phases/full-path.js';
 import { phaseOpenVisits, type OpenVisitsResult } from './phases/open-visits.js';
 import { envFor, type Shared } from './phases/shared.js';
-import { startReceiver } from './receiver.js';
+import { startVerifyingReceiver } from './receiver.js';
 import { printAnalysis, printDetails, printTable, resultFile, summarizeRounds, type Rounds } from './report.js';
 import { round2 } from './stats.js';
 
@@ -89,7 +89,7 @@ async function startStack(h: Harness, cleanups: Cleanups): Promise<Started> {
   const secrets = new Map<string, string>();
   const ticketCreated = new Completions();
   const repAssigned = new Completions();
-  const receiver = await startReceiver({
+  const receiver = await startVerifyingReceiver({
     secretOf: (clientId) => secrets.get(clientId),
     onEvent: ({ event, at }) => {
       if (event.type === 'ticket.created') ticketCreated.done(event.resourceId, at);

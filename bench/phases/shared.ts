@@ -9,7 +9,7 @@ import { packageVersion } from '../../src/worker.js';
 import { runWorker } from '../../src/worker/start.js';
 import type { Cleanups } from '../infra.js';
 import { describeError, type Completions, type Harness } from '../measure.js';
-import type { BenchReceiver } from '../receiver.js';
+import type { VerifyingReceiver } from '../receiver.js';
 
 export interface Shared {
   h: Harness;
@@ -20,7 +20,7 @@ export interface Shared {
   client: Client;
   nativeConnection: NativeConnection;
   logger: Logger;
-  receiver: BenchReceiver;
+  receiver: VerifyingReceiver;
   secrets: Map<string, string>;
   ticketCreated: Completions;
   repAssigned: Completions;
