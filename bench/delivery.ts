@@ -13,7 +13,9 @@ import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createDeliveryActivities, type DeliverEventInput } from '../src/activities/delivery.js';
+import { sealSecret } from '../src/clients/secret-box.js';
 import { deliveryPolicyOf, loadConfig } from '../src/config.js';
+import { newKeyEntry } from '../src/crypto/keyring.js';
 import { createPool } from '../src/db/pool.js';
 import { createWebhookDispatcher } from '../src/delivery/ssrf.js';
 import { createLogger } from '../src/logger.js';
@@ -47,7 +49,13 @@ try {
   cleanups.add('receiver', () => receiver.close());
   const clientId = 'bench-delivery';
   await db.query('INSERT INTO clients (client_id, name, api_enabled, webhook_url) VALUES ($1, $1, true, $2)', [clientId, receiver.url(clientId)]);
-  await db.query('INSERT INTO client_secrets (client_id, secret) VALUES ($1, $2)', [clientId, secret]);
+  // Stored encrypted, as in production: every attempt decrypts it.
+  const config = loadConfig(
+    { WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8', SECRETS_ENCRYPTION_KEYS: newKeyEntry('bench-s1') },
+    packageVersion(),
+  );
+  const stored = sealSecret(config.webhooks.secretKeys, clientId, secret);
+  await db.query('INSERT INTO client_secrets (client_id, secret, key_id) VALUES ($1, $2, $3)', [clientId, stored.secret, stored.keyId]);
   // One visit per delivery in flight: a visit's events are delivered one after the other, as in the workflow.
   const visitIds = Array.from({ length: concurrency }, (_, i) => `vis_bench_${i}`);
   await db.query(
@@ -56,7 +64,6 @@ try {
     [visitIds, clientId],
   );
 
-  const config = loadConfig({ WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8' }, packageVersion());
   const { deliverEvent } = createDeliveryActivities({
     db,
     config,

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
+import { newKeyEntry } from '../src/crypto/keyring.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { startDevServer } from '../src/dev/local.js';
@@ -23,6 +24,9 @@ const DATA = path.join(ROOT, '.data');
 const TEMPORAL_PORT = 7233;
 const TEMPORAL_UI_PORT = 8233;
 const POSTGRES_PORT = Number(process.env.LOCAL_POSTGRES_PORT ?? 54329);
+/** The API's no-login codec listener, which the local Web UI decodes payloads through. */
+const LOCAL_CODEC_BIND = '127.0.0.1:8234';
+const LOCAL_CODEC_ENDPOINT = `http://${LOCAL_CODEC_BIND}/codec`;
 
 const cleanups: (() => Promise<void>)[] = [];
 let stopping = false;
@@ -40,6 +44,15 @@ function localServiceToken(): string {
   return token;
 }
 
+/** A key list made once and kept in .data (0600), so payloads and secrets written by earlier runs still decrypt. */
+function localKeys(name: string, keyId: string): string {
+  const file = path.join(DATA, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const keys = newKeyEntry(keyId);
+  writeFileSync(file, `${keys}\n`, { mode: 0o600 });
+  return keys;
+}
+
 async function startTemporal(): Promise<string> {
   const cli = process.env.TEMPORAL_CLI;
   if (!cli) throw new Error('TEMPORAL_CLI is not set: start the stack with `npm start`, which finds or builds the Temporal CLI');
@@ -47,6 +60,7 @@ async function startTemporal(): Promise<string> {
     cli,
     port: TEMPORAL_PORT,
     uiPort: TEMPORAL_UI_PORT,
+    uiCodecEndpoint: LOCAL_CODEC_ENDPOINT,
     dbFile: path.join(DATA, 'temporal.sqlite'),
     logLevel: 'error',
   });
@@ -61,6 +75,9 @@ async function main(): Promise<void> {
     WEBHOOK_ALLOW_HTTP: 'true',
     WEBHOOK_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8,::1/128',
     TEMPORAL_METRICS_BIND: '127.0.0.1:9464',
+    // The local Web UI (no login) decodes through the API's loopback-only codec listener.
+    CODEC_LOCAL_BIND: LOCAL_CODEC_BIND,
+    CODEC_CORS_ORIGIN: `http://localhost:${TEMPORAL_UI_PORT},http://127.0.0.1:${TEMPORAL_UI_PORT}`,
     ...process.env,
   };
   const startedTemporal = !env.TEMPORAL_ADDRESS;
@@ -76,6 +93,8 @@ async function main(): Promise<void> {
     env.DATABASE_URL = db.url;
   }
   if (!env.SSN_SERVICE_TOKENS) env.SSN_SERVICE_TOKENS = localServiceToken();
+  if (!env.TEMPORAL_PAYLOAD_KEYS) env.TEMPORAL_PAYLOAD_KEYS = localKeys('temporal-payload-keys', 'local-p1');
+  if (!env.SECRETS_ENCRYPTION_KEYS) env.SECRETS_ENCRYPTION_KEYS = localKeys('secrets-encryption-keys', 'local-s1');
 
   const config = loadConfig(env, packageVersion());
   const logger = createLogger({ level: config.logLevel, name: 'ssn-local', version: config.serviceVersion });
@@ -99,7 +118,8 @@ async function main(): Promise<void> {
   say(`  HTTP API          ${api.url}   (OpenAPI: ${api.url}/openapi.json)`);
   say(`  SSN service token ${config.ssnServiceTokens[0]}`);
   say(`  Temporal          ${config.temporal.address}${startedTemporal ? ' (dev server)' : ''}`);
-  if (startedTemporal) say(`  Temporal Web UI   http://localhost:${TEMPORAL_UI_PORT}`);
+  if (startedTemporal) say(`  Temporal Web UI   http://localhost:${TEMPORAL_UI_PORT}   (decodes through ${api.localCodecUrl ?? 'no codec endpoint'})`);
+  say(`  Payloads          ${config.temporal.payloadKeys ? `encrypted (key ${config.temporal.payloadKeys.currentId})` : 'NOT encrypted'}; codec endpoint ${api.url}/codec`);
   say(`  Postgres          ${startedPostgres ? `embedded on 127.0.0.1:${POSTGRES_PORT} (database ssn)` : 'DATABASE_URL'}`);
   say(`  Worker            task queue ${config.temporal.taskQueue}; SDK metrics http://${config.worker.metricsBind}/metrics`);
   say('Press Ctrl-C to stop everything.');

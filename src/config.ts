@@ -1,3 +1,4 @@
+import { KeyringError, parseKeyring, type Keyring } from './crypto/keyring.js';
 import { DEFAULT_TASK_QUEUE, type DeliveryPolicy } from './messages.js';
 
 /** Thrown for a bad or missing environment variable; the message names the variable. */
@@ -20,6 +21,17 @@ export interface Config {
     tlsCaPath: string | undefined;
     tlsServerName: string | undefined;
     apiKey: string | undefined;
+    /** TEMPORAL_PAYLOAD_KEYS: the payload codec's keys; undefined: payloads go to Temporal unencrypted. */
+    payloadKeys: Keyring | undefined;
+  };
+  /** The codec endpoints (`/codec/decode`, `/codec/encode`) operators' UIs and CLIs call. */
+  codec: {
+    /** Browser origins of the Temporal Web UI allowed to call the codec endpoints (CORS). */
+    corsOrigins: string[];
+    /** A JWT verifier for a UI behind SSO that passes its access token; undefined: SSN service tokens only. */
+    jwt: { issuer: string; jwksUrl: string; audience: string | undefined } | undefined;
+    /** host:port of the no-login listener for a Web UI on the operator's own machine; undefined: none. */
+    localBind: string | undefined;
   };
   /** Undefined only for the local stack and tests, which start an embedded Postgres. */
   databaseUrl: string | undefined;
@@ -32,6 +44,8 @@ export interface Config {
     /** CIDRs that are allowed although private/reserved (tests and local development only). */
     allowedPrivateCidrs: string[];
     secretGraceMs: number;
+    /** SECRETS_ENCRYPTION_KEYS: signing secrets are stored encrypted under these; undefined: in plain text. */
+    secretKeys: Keyring | undefined;
   };
   visitLingerMs: number;
   /** Continue-as-new at this many history events; 0 leaves it to the server's suggestion. */
@@ -121,6 +135,50 @@ function bindAddress(env: Env, name: string): string | undefined {
   return raw;
 }
 
+function keyring(env: Env, name: string): Keyring | undefined {
+  const raw = optional(env, name);
+  if (raw === undefined) return undefined;
+  try {
+    return parseKeyring(name, raw);
+  } catch (err) {
+    if (err instanceof KeyringError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/** Browser origins: `scheme://host[:port]`, nothing after. */
+function origins(env: Env, name: string): string[] {
+  return list(env, name).map((raw) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(raw);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== raw.replace(/\/$/, '')) {
+      throw new ConfigError(`${name}: every entry must be an origin like https://ui.example.com or http://localhost:8233, got ${JSON.stringify(raw)}`);
+    }
+    return url.origin;
+  });
+}
+
+function httpsUrl(env: Env, name: string, allowHttp: boolean): string | undefined {
+  const raw = optional(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !(url.protocol === 'https:' || (allowHttp && url.protocol === 'http:'))) {
+    throw new ConfigError(`${name} must be an absolute ${allowHttp ? 'http(s)' : 'https'} URL, got ${JSON.stringify(raw)}`);
+  }
+  return url.toString();
+}
+
+const LOOPBACK_OR_ANY = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]|0\.0\.0\.0|\[::\]):\d{1,5}$/;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads and validates every setting once; throws ConfigError naming the variable. */
@@ -141,6 +199,29 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
   if (maximumIntervalMs < initialIntervalMs) {
     throw new ConfigError('WEBHOOK_RETRY_MAX_INTERVAL must not be shorter than WEBHOOK_RETRY_INITIAL_INTERVAL');
   }
+  const jwtIssuer = httpsUrl(env, 'CODEC_JWT_ISSUER', true);
+  // Issuers in the wild differ on the trailing slash; the token's `iss` must match the configured text exactly.
+  const jwtIssuerText = optional(env, 'CODEC_JWT_ISSUER');
+  const jwksUrl = httpsUrl(env, 'CODEC_JWT_JWKS_URL', true);
+  if ((jwtIssuer === undefined) !== (jwksUrl === undefined)) {
+    throw new ConfigError('CODEC_JWT_ISSUER and CODEC_JWT_JWKS_URL must be set together');
+  }
+  const codecLocalBind = bindAddress(env, 'CODEC_LOCAL_BIND');
+  if (codecLocalBind !== undefined && !LOOPBACK_OR_ANY.test(codecLocalBind)) {
+    throw new ConfigError(
+      `CODEC_LOCAL_BIND serves decoded payloads without a login, so it must be a loopback address (127.0.0.1:8234), ` +
+        `or 0.0.0.0 inside a container whose port is published on the host's loopback only; got ${JSON.stringify(codecLocalBind)}`,
+    );
+  }
+  const codecOrigins = origins(env, 'CODEC_CORS_ORIGIN');
+  if (codecLocalBind !== undefined && codecOrigins.length === 0) {
+    throw new ConfigError('CODEC_LOCAL_BIND needs CODEC_CORS_ORIGIN: the local listener answers only the Web UI at that origin');
+  }
+  const payloadKeys = keyring(env, 'TEMPORAL_PAYLOAD_KEYS');
+  const secretKeys = keyring(env, 'SECRETS_ENCRYPTION_KEYS');
+  if (payloadKeys && secretKeys?.sharesKeyWith(payloadKeys)) {
+    throw new ConfigError('SECRETS_ENCRYPTION_KEYS must not reuse a key of TEMPORAL_PAYLOAD_KEYS: give each its own keys');
+  }
   const tokens = list(env, 'SSN_SERVICE_TOKENS');
   for (const token of tokens) {
     if (token.length < 16) throw new ConfigError('SSN_SERVICE_TOKENS: every token must be at least 16 characters');
@@ -159,6 +240,15 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
       tlsCaPath: optional(env, 'TEMPORAL_TLS_CA_PATH'),
       tlsServerName: optional(env, 'TEMPORAL_TLS_SERVER_NAME'),
       apiKey,
+      payloadKeys,
+    },
+    codec: {
+      corsOrigins: codecOrigins,
+      jwt:
+        jwtIssuer !== undefined && jwksUrl !== undefined
+          ? { issuer: jwtIssuerText!, jwksUrl, audience: optional(env, 'CODEC_JWT_AUDIENCE') }
+          : undefined,
+      localBind: codecLocalBind,
     },
     databaseUrl,
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 1, 1_000),
@@ -178,6 +268,7 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
       allowHttp: bool(env, 'WEBHOOK_ALLOW_HTTP', false),
       allowedPrivateCidrs: list(env, 'WEBHOOK_ALLOWED_PRIVATE_CIDRS'),
       secretGraceMs: duration(env, 'WEBHOOK_SECRET_GRACE', '24h', 0),
+      secretKeys,
     },
     visitLingerMs: duration(env, 'VISIT_LINGER', '30d', 0),
     visitHistoryLimit: int(env, 'VISIT_HISTORY_LIMIT', 0, 0, 50_000),

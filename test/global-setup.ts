@@ -9,6 +9,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import './provided.js';
+import { newKeyEntry } from '../src/crypto/keyring.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createScratchDatabase, freePort, startDevServer } from '../src/dev/local.js';
@@ -74,6 +75,9 @@ export default async function setup(project: TestProject) {
   project.provide('databaseUrl', postgres.url);
   project.provide('workflowBundlePath', workflowBundlePath);
   project.provide('temporalCli', cli);
+  // The codec and the secrets' encryption are on in every test, as in production; each run makes its own keys.
+  project.provide('payloadKeys', newKeyEntry('test-p1'));
+  project.provide('secretsKeys', newKeyEntry('test-s1'));
 
   return async () => {
     await postgres.stop().catch(() => undefined);

@@ -2,7 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
+import { sealSecret } from '../../src/clients/secret-box.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { newKeyEntry, parseKeyring } from '../../src/crypto/keyring.js';
 import type { Db } from '../../src/db/pool.js';
 import type { Logger } from '../../src/logger.js';
 import { packageVersion } from '../../src/worker.js';
@@ -28,8 +30,15 @@ export interface Shared {
   cleanups: Cleanups;
 }
 
+/**
+ * The run's keys: the payload codec and the secrets' encryption are on, as in production (the worker child gets
+ * them through envFor too).
+ */
+const BENCH_KEYS = { TEMPORAL_PAYLOAD_KEYS: newKeyEntry('bench-p1'), SECRETS_ENCRYPTION_KEYS: newKeyEntry('bench-s1') };
+
 export function envFor(s: Pick<Shared, 'address' | 'databaseUrl' | 'bundlePath' | 'h'>, taskQueue: string): Record<string, string> {
   return {
+    ...BENCH_KEYS,
     TEMPORAL_ADDRESS: s.address,
     DATABASE_URL: s.databaseUrl,
     TEMPORAL_TASK_QUEUE: taskQueue,
@@ -50,7 +59,8 @@ export async function createBenchClient(s: Shared, clientId: string): Promise<vo
     `Bench ${clientId}`,
     s.receiver.url(clientId),
   ]);
-  await s.db.query('INSERT INTO client_secrets (client_id, secret) VALUES ($1, $2)', [clientId, secret]);
+  const stored = sealSecret(parseKeyring('SECRETS_ENCRYPTION_KEYS', BENCH_KEYS.SECRETS_ENCRYPTION_KEYS), clientId, secret);
+  await s.db.query('INSERT INTO client_secrets (client_id, secret, key_id) VALUES ($1, $2, $3)', [clientId, stored.secret, stored.keyId]);
   s.secrets.set(clientId, secret);
 }
 

@@ -6,6 +6,8 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { openSecret } from '../clients/secret-box.js';
+import { DecryptError } from '../crypto/keyring.js';
 import { createDeliveryStore, type AttemptRow, type DeliveryStore, type PreparedAttempt, type PrepareRequest } from '../db/delivery-queries.js';
 import { dispositionOf, displayUrl, type NotSent } from '../delivery/disposition.js';
 import { failureMessage, refusedScheme, retryDelayFor, type AttemptOutcome } from '../delivery/outcome.js';
@@ -48,6 +50,9 @@ export interface MarkDeliveryFailedInput {
 
 /** ApplicationFailure type of a failed, retryable attempt; its details are `[AttemptFailureDetails]`. */
 export const WEBHOOK_ATTEMPT_FAILED = 'WebhookAttemptFailed';
+
+/** ApplicationFailure type of an attempt whose signing secret this worker cannot decrypt (retried). */
+export const SECRET_UNREADABLE = 'SigningSecretUnreadable';
 
 export interface AttemptFailureDetails {
   errorClass: string;
@@ -148,9 +153,26 @@ function prepareRequest(input: DeliverEventInput, now: Date): PrepareRequest {
   };
 }
 
+/**
+ * The stored secrets in plain text: decrypted here, for this attempt only. A secret this worker cannot decrypt
+ * (a key it does not hold) fails the attempt, retryably: the configuration is wrong, not the client's endpoint.
+ */
+function openSecrets(a: Attempt, prepared: PreparedAttempt): { id: string; secret: string }[] {
+  const keys = a.deps.config.webhooks.secretKeys;
+  return prepared.secrets.map((stored) => {
+    try {
+      return { id: stored.id, secret: openSecret(keys, a.input.clientId, stored) };
+    } catch (err) {
+      if (!(err instanceof DecryptError)) throw err;
+      a.log().error({ secretId: stored.id, keyId: stored.keyId }, 'cannot decrypt a signing secret');
+      throw ApplicationFailure.create({ type: SECRET_UNREADABLE, message: `signing secret ${stored.id} ${err.message}` });
+    }
+  });
+}
+
 /** The attempt's headers, signed with every unexpired secret (newest first); undefined when none is usable. */
 function sign(a: Attempt, prepared: PreparedAttempt): Record<string, string> | undefined {
-  const { keys, malformed } = signingKeys(prepared.secrets);
+  const { keys, malformed } = signingKeys(openSecrets(a, prepared));
   for (const { id, problem } of malformed) a.log().warn({ secretId: id, problem }, 'skipping malformed signing secret');
   if (keys.length === 0) return undefined;
   const { config } = a.deps;

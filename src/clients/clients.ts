@@ -9,7 +9,7 @@ import { createSecret, listSecrets, rotateSecret, type RotatedSecret, type Secre
 import { getClient, insertClient, updateClient, type ClientPatch, type ClientSettings, type NewClient } from './settings.js';
 import { checkWebhookUrl } from './webhook-url.js';
 
-type WebhookPolicy = Pick<Config['webhooks'], 'allowHttp' | 'allowedPrivateCidrs' | 'secretGraceMs'>;
+type WebhookPolicy = Pick<Config['webhooks'], 'allowHttp' | 'allowedPrivateCidrs' | 'secretGraceMs' | 'secretKeys'>;
 
 const clientNotFound = (clientId: string) => new ServiceError('not_found', `client ${clientId} not found`, { clientId });
 
@@ -24,7 +24,7 @@ export async function registerClient(db: Db, policy: WebhookPolicy, input: NewCl
   return withTransaction(db, async (tx) => {
     const client = await insertClient(tx, { ...input, webhookUrl });
     if (!client) throw new ServiceError('conflict', `client ${input.clientId} already exists`, { clientId: input.clientId });
-    const { secret } = await createSecret(tx, input.clientId);
+    const { secret } = await createSecret(tx, input.clientId, policy.secretKeys);
     const apiKey = await issueApiKey(tx, input.clientId);
     return { client, apiKey, webhookSecret: secret };
   });
@@ -94,7 +94,7 @@ export async function rotateClientSecret(
 ): Promise<RotatedSecret> {
   return withTransaction(db, async (tx) => {
     if (!(await getClient(tx, clientId, { forUpdate: true }))) throw clientNotFound(clientId);
-    return rotateSecret(tx, clientId, opts.revokePrevious ? 0 : policy.secretGraceMs);
+    return rotateSecret(tx, clientId, opts.revokePrevious ? 0 : policy.secretGraceMs, policy.secretKeys);
   });
 }
 

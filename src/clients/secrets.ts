@@ -2,9 +2,11 @@
  * Webhook signing secrets. The newest unexpired secret signs first; after a rotation the previous ones keep
  * signing until their expires_at, so a client can switch its verifier without missing a delivery.
  */
+import type { Keyring } from '../crypto/keyring.js';
 import { generateSecret } from '../delivery/signing.js';
 import type { Queryable } from '../db/pool.js';
 import { iso } from './db.js';
+import { sealSecret } from './secret-box.js';
 
 export interface SecretInfo {
   id: string;
@@ -18,11 +20,13 @@ export interface RotatedSecret {
   previousSecretsExpireAt: string;
 }
 
-export async function createSecret(q: Queryable, clientId: string): Promise<{ secret: string; createdAt: string }> {
+/** A new secret, stored encrypted under the current key (plain text when `keys` is undefined); the plaintext is returned to be shown once. */
+export async function createSecret(q: Queryable, clientId: string, keys: Keyring | undefined): Promise<{ secret: string; createdAt: string }> {
   const secret = generateSecret();
+  const stored = sealSecret(keys, clientId, secret);
   const { rows } = await q.query<{ created_at: Date }>(
-    `INSERT INTO client_secrets (client_id, secret) VALUES ($1, $2) RETURNING created_at`,
-    [clientId, secret],
+    `INSERT INTO client_secrets (client_id, secret, key_id) VALUES ($1, $2, $3) RETURNING created_at`,
+    [clientId, stored.secret, stored.keyId],
   );
   return { secret, createdAt: rows[0]!.created_at.toISOString() };
 }
@@ -31,7 +35,7 @@ export async function createSecret(q: Queryable, clientId: string): Promise<{ se
  * Issues a new secret and gives every older one at most `graceMs` more. Call inside a transaction that holds
  * the client's row lock, so two rotations cannot interleave.
  */
-export async function rotateSecret(tx: Queryable, clientId: string, graceMs: number): Promise<RotatedSecret> {
+export async function rotateSecret(tx: Queryable, clientId: string, graceMs: number, keys: Keyring | undefined): Promise<RotatedSecret> {
   const { rows } = await tx.query<{ expires_at: Date }>(
     `SELECT now() + make_interval(secs => $1::double precision / 1000) AS expires_at`,
     [graceMs],
@@ -43,7 +47,7 @@ export async function rotateSecret(tx: Queryable, clientId: string, graceMs: num
     `UPDATE client_secrets SET expires_at = $2 WHERE client_id = $1 AND (expires_at IS NULL OR expires_at > $2)`,
     [clientId, expiresAt],
   );
-  const created = await createSecret(tx, clientId);
+  const created = await createSecret(tx, clientId, keys);
   return { ...created, previousSecretsExpireAt: expiresAt.toISOString() };
 }
 

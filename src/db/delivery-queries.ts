@@ -19,9 +19,11 @@ export interface ClientEndpoint {
   eventTypes: string[] | null;
 }
 
+/** As stored: ciphertext under `keyId` (src/clients/secret-box.ts), or plain text when `keyId` is null. */
 export interface SigningSecret {
   id: string;
   secret: string;
+  keyId: string | null;
 }
 
 /** What prepare stores (when new) and reads back for one attempt. */
@@ -140,7 +142,7 @@ const PREPARE_ONE = `WITH ev AS (
      SELECT COALESCE((SELECT body FROM ev), (SELECT body FROM events WHERE event_id = $1)) AS body,
             COALESCE((SELECT status FROM dl), (SELECT status FROM deliveries WHERE delivery_id = $9)) AS delivery_status,
             c.client_id IS NOT NULL AS client_found, c.enabled, c.api_enabled, c.webhook_url, c.event_types,
-            (SELECT json_agg(json_build_object('id', s.id::text, 'secret', s.secret) ORDER BY s.created_at DESC, s.id DESC)
+            (SELECT json_agg(json_build_object('id', s.id::text, 'secret', s.secret, 'keyId', s.key_id) ORDER BY s.created_at DESC, s.id DESC)
                FROM client_secrets s
               WHERE s.client_id = $3 AND (s.expires_at IS NULL OR s.expires_at > $8)) AS secrets
        FROM (SELECT 1) AS one LEFT JOIN clients c ON c.client_id = $3`;
@@ -164,7 +166,7 @@ const PREPARE_MANY = `WITH input AS (
             COALESCE((SELECT status FROM dl WHERE dl.delivery_id = i.delivery_id LIMIT 1),
                      (SELECT status FROM deliveries d WHERE d.delivery_id = i.delivery_id)) AS delivery_status,
             c.client_id IS NOT NULL AS client_found, c.enabled, c.api_enabled, c.webhook_url, c.event_types,
-            (SELECT json_agg(json_build_object('id', s.id::text, 'secret', s.secret) ORDER BY s.created_at DESC, s.id DESC)
+            (SELECT json_agg(json_build_object('id', s.id::text, 'secret', s.secret, 'keyId', s.key_id) ORDER BY s.created_at DESC, s.id DESC)
                FROM client_secrets s
               WHERE s.client_id = i.client_id AND (s.expires_at IS NULL OR s.expires_at > i.now)) AS secrets
        FROM input i LEFT JOIN clients c ON c.client_id = i.client_id

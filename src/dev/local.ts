@@ -46,6 +46,8 @@ export interface DevServerOptions {
   port?: number;
   /** The Web UI's port; headless when not given. */
   uiPort?: number;
+  /** The codec endpoint the Web UI decodes payloads with (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
   /** SQLite file that keeps state between runs; in memory when not given. */
   dbFile?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'never';
@@ -70,6 +72,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const metricsPort = opts.port === undefined ? await freePort() : null;
   if (metricsPort !== null) args.push('--ip', '127.0.0.1', '--http-port', String(await freePort()), '--metrics-port', String(metricsPort));
   args.push(...(opts.uiPort === undefined ? ['--headless'] : ['--ui-port', String(opts.uiPort)]));
+  if (opts.uiCodecEndpoint !== undefined) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.dbFile !== undefined) {
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF');
   }

@@ -14,6 +14,7 @@ import type { App, AppDeps, RouteDeps } from './deps.js';
 import { installErrorHandlers } from './errors.js';
 import { openApiOptions } from './openapi.js';
 import { CLIENT_PREFIX, clientApi } from './routes/client/index.js';
+import { CODEC_PREFIX, codecRoutes } from './routes/codec.js';
 import { opsRoutes } from './routes/ops.js';
 import { SSN_PREFIX, ssnApi } from './routes/ssn/index.js';
 
@@ -22,6 +23,39 @@ export type { AppDeps, VisitServiceLike } from './deps.js';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = createFastify(deps);
+  await app.register(swagger, openApiOptions(deps.config));
+
+  const routeDeps = routeDepsOf(deps);
+  await app.register(clientApi, { prefix: CLIENT_PREFIX, deps: routeDeps });
+  await app.register(ssnApi, { prefix: SSN_PREFIX, deps: routeDeps });
+  await app.register(opsRoutes, { deps: routeDeps });
+  await app.register(codecRoutes, { prefix: CODEC_PREFIX, deps: routeDeps, access: 'operator' });
+
+  await app.ready();
+  return app;
+}
+
+/**
+ * The no-login codec listener for a Web UI on the operator's machine (CODEC_LOCAL_BIND): the codec routes alone,
+ * answering only that UI's origin (routes/codec.ts).
+ */
+export async function buildLocalCodecApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = createFastify(deps);
+  await app.register(codecRoutes, { prefix: CODEC_PREFIX, deps: routeDepsOf(deps), access: 'local' });
+  await app.ready();
+  return app;
+}
+
+function routeDepsOf(deps: AppDeps): RouteDeps {
+  return {
+    ...deps,
+    auth: createAuth({ db: deps.db, ssnServiceTokens: deps.config.ssnServiceTokens, codecJwt: deps.config.codec.jwt }),
+    call: serviceCall(deps.config),
+  };
+}
+
+function createFastify(deps: AppDeps): App {
   const app: App = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One line per request from onResponse (installRequestLog): no bodies, no headers.
@@ -50,18 +84,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('principal', null);
   installErrorHandlers(app);
   installRequestLog(app, deps.metrics);
-  await app.register(swagger, openApiOptions(deps.config));
-
-  const routeDeps: RouteDeps = {
-    ...deps,
-    auth: createAuth({ db: deps.db, ssnServiceTokens: deps.config.ssnServiceTokens }),
-    call: serviceCall(deps.config),
-  };
-  await app.register(clientApi, { prefix: CLIENT_PREFIX, deps: routeDeps });
-  await app.register(ssnApi, { prefix: SSN_PREFIX, deps: routeDeps });
-  await app.register(opsRoutes, { deps: routeDeps });
-
-  await app.ready();
   return app;
 }
 
@@ -82,7 +104,13 @@ function installRequestLog(app: App, metrics: Metrics): void {
         url: request.url.split('?')[0],
         statusCode: status,
         durationMs: Math.round(reply.elapsedTime * 10) / 10,
-        ...(p?.kind === 'client' ? { clientId: p.clientId, apiKeyId: p.keyId } : p?.kind === 'ssn' ? { caller: 'ssn' } : {}),
+        ...(p?.kind === 'client'
+          ? { clientId: p.clientId, apiKeyId: p.keyId }
+          : p?.kind === 'ssn'
+            ? { caller: 'ssn' }
+            : p?.kind === 'operator'
+              ? { caller: 'operator', subject: p.subject }
+              : {}),
       },
       'request completed',
     );

@@ -9,12 +9,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig } from '../config.js';
+import { checkSecretsAtRest } from '../clients/secret-box.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { connectClient, describeTemporalConnection } from '../temporal/connect.js';
 import { VisitService } from '../visits/service.js';
-import { buildApp } from './app.js';
+import { buildApp, buildLocalCodecApp } from './app.js';
 import type { AppDeps } from './deps.js';
 
 /** In-flight requests get this long after a shutdown signal before the process exits anyway. */
@@ -24,6 +25,8 @@ export interface RunningApi {
   app: FastifyInstance;
   /** Where it listens, e.g. http://127.0.0.1:3000 (a loopback address when bound to all interfaces). */
   url: string;
+  /** The no-login codec endpoint for a local Web UI (CODEC_LOCAL_BIND), e.g. http://127.0.0.1:8234/codec. */
+  localCodecUrl: string | undefined;
   /** Stops listening and waits for in-flight requests; the caller owns and closes db and client. */
   close(): Promise<void>;
 }
@@ -31,10 +34,31 @@ export interface RunningApi {
 export async function startApi(deps: AppDeps): Promise<RunningApi> {
   const app = await buildApp(deps);
   await app.listen({ host: deps.config.http.host, port: deps.config.http.port });
+  const bind = deps.config.codec.localBind;
+  let local: FastifyInstance | undefined;
+  if (bind !== undefined) {
+    local = await buildLocalCodecApp(deps);
+    const colon = bind.lastIndexOf(':');
+    await local.listen({ host: bind.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(bind.slice(colon + 1)) }).catch(async (err: unknown) => {
+      await app.close();
+      throw err;
+    });
+  }
+  return {
+    app,
+    url: urlOf(app),
+    localCodecUrl: local ? `${urlOf(local)}/codec` : undefined,
+    close: async () => {
+      await Promise.all([app.close(), local?.close()]);
+    },
+  };
+}
+
+function urlOf(app: FastifyInstance): string {
   const address = app.server.address() as AddressInfo;
   const host =
     address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '[::1]' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return { app, url: `http://${host}:${address.port}`, close: () => app.close() };
+  return `http://${host}:${address.port}`;
 }
 
 function packageVersion(): string {
@@ -53,11 +77,12 @@ async function main(): Promise<void> {
   if (config.ssnServiceTokens.length === 0) logger.warn('SSN_SERVICE_TOKENS is empty: every /ssn/ route will answer 401');
 
   const db = createPool(config.databaseUrl, config.databasePoolSize);
+  await checkSecretsAtRest(db, config.webhooks.secretKeys, logger);
   logger.info({ temporal: describeTemporalConnection(config) }, 'connecting to Temporal');
   const { connection, client } = await connectClient(config);
   const visits = new VisitService({ client, db, config, logger });
   const api = await startApi({ config, db, client, visits, logger, metrics: createMetrics() });
-  logger.info({ url: api.url }, 'HTTP API listening');
+  logger.info({ url: api.url, localCodecUrl: api.localCodecUrl }, 'HTTP API listening');
 
   let stopping = false;
   const stop = async (signal: string) => {

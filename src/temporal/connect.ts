@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, type Config } from '../config.js';
+import { dataConverterOf } from './codec.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -225,10 +226,15 @@ export function describeTemporalConnection(config: Config, env: Env = process.en
   };
 }
 
+/** A client on `connection` with this service's namespace and payload codec: every Client is made here. */
+export function temporalClient(config: Config, connection: Connection): Client {
+  return new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterOf(config) });
+}
+
 /** The HTTP API's (and activities') connection and client; reuse one per process. */
 export async function connectClient(config: Config, env: Env = process.env): Promise<{ connection: Connection; client: Client }> {
   const connection = await Connection.connect(temporalConnectionOptions(config, env));
-  return { connection, client: new Client({ connection, namespace: config.temporal.namespace }) };
+  return { connection, client: temporalClient(config, connection) };
 }
 
 /** The worker's connection; reuse one per process. */

@@ -8,11 +8,13 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { checkSecretsAtRest } from '../clients/secret-box.js';
 import type { Config } from '../config.js';
 import { createPool, type Db } from '../db/pool.js';
 import { createWebhookDispatcher } from '../delivery/ssrf.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { dataConverterOf } from '../temporal/codec.js';
 import { connectClient, connectWorker } from '../temporal/connect.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -30,10 +32,12 @@ export interface WorkerDeps {
   workflowBundlePath?: string;
 }
 
-/** The task queue and the tuning every site-visit worker runs with (the benchmark's baseline worker too). */
+/** The task queue, the payload codec and the tuning every site-visit worker runs with (the benchmark's baseline worker too). */
 export function siteVisitWorkerOptions(config: Config) {
   return {
     namespace: config.temporal.namespace,
+    // Codecs run in the worker's own process, outside the workflow sandbox: the bundle needs nothing.
+    dataConverter: dataConverterOf(config),
     taskQueue: config.temporal.taskQueue,
     shutdownGraceTime: config.worker.shutdownGraceMs,
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
@@ -101,11 +105,16 @@ export interface StartedWorker extends RunningWorker {
   shutdown(): Promise<void>;
 }
 
-/** Connects to Temporal and Postgres, creates the site-visit worker and runs it. */
+/** Connects to Postgres (checking the signing secrets' keys) and Temporal, creates the site-visit worker and runs it. */
 export async function startWorker(config: Config, opts: StartWorkerOptions): Promise<StartedWorker> {
   if (!config.databaseUrl) throw new Error('DATABASE_URL must be set for the worker');
   const env = opts.env ?? process.env;
   const db = createPool(config.databaseUrl, opts.dbPoolSize ?? config.databasePoolSize);
+  // A wrong SECRETS_ENCRYPTION_KEYS stops the worker here, before it takes any task.
+  await checkSecretsAtRest(db, config.webhooks.secretKeys, opts.logger).catch(async (err: unknown) => {
+    await db.end();
+    throw err;
+  });
   const { connection: clientConnection, client } = await connectClient(config, env);
   const connection = await connectWorker(config, env);
   const worker = await createSiteVisitWorker({

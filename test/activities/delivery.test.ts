@@ -22,6 +22,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { verifySsnWebhook } from '../../src/verify.js';
 import type { EventType } from '../../src/domain/visit.js';
 import { createScratchDb, type ScratchDb } from '../helpers/db.js';
+import { insertSecret, testKeysEnv } from '../helpers/keys.js';
 import { Receiver } from '../helpers/receiver.js';
 
 // ---- fixtures -------------------------------------------------------------------------------------
@@ -50,7 +51,7 @@ const fakeTemporal = {
 } as unknown as Client;
 
 function makeDeps(env: Record<string, string> = {}): ActivityDeps {
-  const config = loadConfig({ WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8', ...env }, '1.2.3');
+  const config = loadConfig({ WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8', ...testKeysEnv(), ...env }, '1.2.3');
   const http = createWebhookDispatcher({ allowedPrivateCidrs: config.webhooks.allowedPrivateCidrs, connectTimeoutMs: 2_000 });
   dispatchers.push(http);
   const destination = new Writable({
@@ -123,7 +124,7 @@ async function setup(opts: {
     opts.eventTypes ?? null,
     opts.enabled ?? true,
   ]);
-  await db.query('INSERT INTO client_secrets (client_id, secret, created_at) VALUES ($1, $2, $3)', [clientId, secret, '2026-01-01T00:00:00Z']);
+  await insertSecret(db, clientId, secret, { createdAt: '2026-01-01T00:00:00Z' });
   const visitId = `visit_${n}`;
   await db.query(
     `INSERT INTO visits (visit_id, client_id, client_ticket_number, client_site_id, workflow_id, origin)
@@ -333,7 +334,7 @@ describe('deliverEvent', () => {
     const { input, clientId, secret: old } = await setup();
     const fresh = generateSecret();
     await db.query('UPDATE client_secrets SET expires_at = $2 WHERE client_id = $1', [clientId, new Date(clock.getTime() + 3_600_000)]);
-    await db.query('INSERT INTO client_secrets (client_id, secret, created_at) VALUES ($1, $2, $3)', [clientId, fresh, clock]);
+    await insertSecret(db, clientId, fresh, { createdAt: clock });
     receiver.respond(() => ({ status: 500 }));
     await failure(attempt(1, input));
 

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -7,8 +7,10 @@ import { createPool, type Db } from '../../src/db/pool.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { VisitService } from '../../src/visits/service.js';
+import { temporalClient } from '../../src/temporal/connect.js';
 import { createSiteVisitWorker } from '../../src/worker/start.js';
 import '../provided.js';
+import { insertSecret, testKeysEnv } from './keys.js';
 import { LogCapture } from './logs.js';
 
 export { LogCapture };
@@ -62,6 +64,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     DATABASE_URL: inject('databaseUrl'),
     TEMPORAL_TASK_QUEUE: taskQueue,
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
+    ...testKeysEnv(),
     ...env,
   });
   const logs = new LogCapture();
@@ -70,7 +73,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
   const metrics = createMetrics();
   const db = createPool(config.databaseUrl!, 20);
   const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = temporalClient(config, connection);
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
@@ -131,7 +134,7 @@ export async function createTestClient(
     `INSERT INTO clients (client_id, name, api_enabled, webhook_url, event_types) VALUES ($1, $2, $3, $4, $5)`,
     [clientId, `Test ${clientId}`, opts.apiEnabled ?? true, opts.webhookUrl ?? null, opts.eventTypes ?? null],
   );
-  await db.query('INSERT INTO client_secrets (client_id, secret) VALUES ($1, $2)', [clientId, secret]);
+  await insertSecret(db, clientId, secret);
   return { clientId, secret };
 }
 

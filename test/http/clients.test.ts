@@ -1,8 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSecret } from '../../src/clients/secret-box.js';
 import { secretKey } from '../../src/delivery/signing.js';
 import { bearer, errorOf, registerClient, ssn, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
+
+/** A client's secrets as stored (never plain text), with their decrypted values; newest first. */
+async function storedSecrets(clientId: string, where = 'true') {
+  const { rows } = await h.db.query<{ secret: string; key_id: string | null; expires_at: Date | null }>(
+    `SELECT secret, key_id, expires_at FROM client_secrets WHERE client_id = $1 AND ${where} ORDER BY created_at DESC, id DESC`,
+    [clientId],
+  );
+  for (const r of rows) {
+    expect(r.secret).not.toMatch(/whsec_/);
+    expect(r.key_id).toBe(h.config.webhooks.secretKeys!.currentId);
+  }
+  return rows.map((r) => ({ ...r, plain: openSecret(h.config.webhooks.secretKeys, clientId, { secret: r.secret, keyId: r.key_id }) }));
+}
 
 beforeAll(async () => {
   // https only (WEBHOOK_ALLOW_HTTP unset); a 1 h grace for rotated secrets.
@@ -170,20 +184,15 @@ describe('webhook endpoint (client API)', () => {
     expect(graceEnd).toBeGreaterThanOrEqual(t0 + 3_600_000 - 5_000);
     expect(graceEnd).toBeLessThanOrEqual(Date.now() + 3_600_000 + 5_000);
 
-    const { rows } = await h.db.query<{ secret: string; expires_at: Date | null }>(
-      `SELECT secret, expires_at FROM client_secrets WHERE client_id = 'initech' ORDER BY created_at DESC, id DESC`,
-    );
-    expect(rows.map((r) => r.secret)).toEqual([rotated.secret, firstSecret]);
+    const rows = await storedSecrets('initech');
+    expect(rows.map((r) => r.plain)).toEqual([rotated.secret, firstSecret]);
     expect(rows[0]!.expires_at).toBeNull();
     expect(rows[1]!.expires_at!.toISOString()).toBe(new Date(graceEnd).toISOString());
 
     // A second rotation never extends an older secret's expiry.
     const second = await h.app.inject({ method: 'POST', url: '/v1/webhook-endpoint/rotate-secret', headers: bearer(key) });
-    const after = await h.db.query<{ secret: string; expires_at: Date | null }>(
-      `SELECT secret, expires_at FROM client_secrets WHERE client_id = 'initech' AND secret = $1`,
-      [firstSecret],
-    );
-    expect(after.rows[0]!.expires_at!.getTime()).toBeLessThanOrEqual(graceEnd);
+    const after = (await storedSecrets('initech')).filter((r) => r.plain === firstSecret);
+    expect(after[0]!.expires_at!.getTime()).toBeLessThanOrEqual(graceEnd);
     expect(h.logs.text).not.toContain(rotated.secret);
     expect(h.logs.text).not.toContain((second.json() as { secret: string }).secret);
   });
@@ -198,10 +207,8 @@ describe('webhook endpoint (client API)', () => {
     expect(res.statusCode).toBe(200);
     const rotated = res.json() as { secret: string; previousSecretsExpireAt: string };
     expect(Date.parse(rotated.previousSecretsExpireAt)).toBeLessThanOrEqual(Date.now() + 1_000);
-    const { rows } = await h.db.query<{ secret: string }>(
-      `SELECT secret FROM client_secrets WHERE client_id = 'initech' AND (expires_at IS NULL OR expires_at > now())`,
-    );
-    expect(rows.map((r) => r.secret)).toEqual([rotated.secret]);
+    const rows = await storedSecrets('initech', '(expires_at IS NULL OR expires_at > now())');
+    expect(rows.map((r) => r.plain)).toEqual([rotated.secret]);
     const unknown = await h.app.inject({ method: 'POST', url: '/ssn/v1/clients/nobody/rotate-secret', headers: ssn });
     expect(unknown.statusCode).toBe(404);
     expect(h.logs.text).not.toContain(rotated.secret);

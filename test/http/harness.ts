@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import type { VisitDetails, VisitView } from '../../src/messages.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createScratchDb, type ScratchDb } from '../helpers/db.js';
+import { testKeysEnv } from '../helpers/keys.js';
 import { LogCapture } from '../helpers/logs.js';
 import type { IntakeReceipt } from '../../src/visits/service.js';
 
@@ -132,7 +133,7 @@ export async function startHarness(
   overrides: Partial<Pick<AppDeps, 'client' | 'db'>> = {},
 ): Promise<Harness> {
   const scratch = await createScratchDb('http');
-  const config = loadConfig({ SSN_SERVICE_TOKENS: SSN_TOKEN, LOG_LEVEL: 'info', DATABASE_URL: scratch.url, ...env });
+  const config = loadConfig({ SSN_SERVICE_TOKENS: SSN_TOKEN, LOG_LEVEL: 'info', DATABASE_URL: scratch.url, ...testKeysEnv(), ...env });
   const logs = new LogCapture();
   const logger = createLogger({ level: 'info', name: 'http-test', destination: logs });
   const db = createPool(scratch.url, 5);

@@ -18,6 +18,7 @@ import {
   type VisitView,
 } from '../../src/messages.js';
 import { verifySsnWebhook, WebhookVerificationError } from '../../src/verify.js';
+import { insertSecret } from '../helpers/keys.js';
 import { Receiver, type ReceivedRequest, type Reply } from '../helpers/receiver.js';
 import { createTestClient, startTestStack, uniqueTicket, type TestClient, type TestStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
@@ -386,11 +387,9 @@ describe('delivery on the default test policy', () => {
 
     const newSecret = `whsec_${randomBytes(32).toString('base64')}`;
     const newKey = keyOf(newSecret);
-    await stack.db.query('INSERT INTO client_secrets (client_id, secret) VALUES ($1, $2)', [client.clientId, newSecret]);
-    await stack.db.query(
-      "UPDATE client_secrets SET expires_at = now() + interval '1 hour' WHERE client_id = $1 AND secret = $2",
-      [client.clientId, client.secret],
-    );
+    const oldId = (await stack.db.query<{ id: string }>('SELECT id::text FROM client_secrets WHERE client_id = $1', [client.clientId])).rows[0]!.id;
+    await insertSecret(stack.db, client.clientId, newSecret);
+    await stack.db.query("UPDATE client_secrets SET expires_at = now() + interval '1 hour' WHERE id = $1", [oldId]);
     await visit.change({ type: 'assignRep', fieldRepName: 'Rep Rotation' });
     const [, during] = await client.waitForRequests(2);
     const r = during!;
@@ -406,10 +405,7 @@ describe('delivery on the default test policy', () => {
     expect(verifySsnWebhook(r.body, r.headers, [client.secret]).id).toBe(id);
     expect(verifySsnWebhook(r.body, r.headers, [newSecret]).id).toBe(id);
 
-    await stack.db.query(
-      "UPDATE client_secrets SET expires_at = now() - interval '1 second' WHERE client_id = $1 AND secret = $2",
-      [client.clientId, client.secret],
-    );
+    await stack.db.query("UPDATE client_secrets SET expires_at = now() - interval '1 second' WHERE id = $1", [oldId]);
     await visit.change({ type: 'assignRep', fieldRepName: 'Rep After' });
     const [, , after] = await client.waitForRequests(3);
     const a = after!;
