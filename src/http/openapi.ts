@@ -22,6 +22,11 @@ export function openApiOptions(config: Config): SwaggerOptions {
         securitySchemes: {
           clientApiKey: { type: 'http', scheme: 'bearer', description: 'A client API key, ssn_live_...' },
           ssnServiceToken: { type: 'http', scheme: 'bearer', description: 'An SSN service token (SSN_SERVICE_TOKENS)' },
+          operatorToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'Codec endpoints: an SSN service token, or an access token (JWT) from CODEC_JWT_ISSUER; never a client API key',
+          },
         },
       },
     },

@@ -50,6 +50,8 @@ describe('/openapi.json', () => {
         'GET /readyz',
         'GET /metrics',
         'GET /openapi.json',
+        'POST /codec/decode',
+        'POST /codec/encode',
       ].sort(),
     );
     for (const [path, item] of Object.entries(doc.paths)) {
@@ -57,6 +59,7 @@ describe('/openapi.json', () => {
         const op = item[m];
         if (!op) continue;
         if (path.startsWith('/v1/')) expect(op.security, path).toEqual([{ clientApiKey: [] }]);
+        if (path.startsWith('/codec/')) expect(op.security, path).toEqual([{ operatorToken: [] }]);
         if (path.startsWith('/ssn/')) {
           expect(op.security, path).toEqual([{ ssnServiceToken: [] }]);
           expect(Object.keys(op.responses), path).toEqual(expect.arrayContaining(['400', '401', '403', '503']));

@@ -89,7 +89,7 @@ export async function codecRoutes(app: App, { deps, access }: CodecRouteOptions)
           operationId: `codec${name[0]!.toUpperCase()}${name.slice(1)}`,
           summary,
           tags: ['codec'],
-          security: [{ ssnServiceToken: [] }],
+          security: [{ operatorToken: [] }],
           body: CodecBodySchema,
           response: { 200: CodecBodySchema },
         },
