@@ -11,7 +11,7 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { METADATA_ENCODING_KEY, ValueError, type DataConverter, type Payload, type PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { Config } from '../config.js';
 import { DecryptError, type Keyring } from '../crypto/keyring.js';
 
@@ -22,6 +22,8 @@ export const METADATA_COMPRESSION = 'ssn-compression';
 /** Smaller serialised payloads are not worth deflating (most of ours: a change, a delivery input). */
 export const COMPRESS_ABOVE_BYTES = 1024;
 
+// CommonJS: Node's ESM loader sees only its default export.
+const { Payload: PayloadProto } = proto.temporal.api.common.v1;
 const text = new TextEncoder();
 const untext = new TextDecoder();
 
@@ -63,7 +65,7 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   encodeOne(payload: Payload): Payload {
-    const serialised = temporal.api.common.v1.Payload.encode(payload).finish();
+    const serialised = PayloadProto.encode(payload).finish();
     let body: Uint8Array = serialised;
     let compression: string | undefined;
     if (serialised.length >= this.#compressAbove) {
@@ -102,7 +104,7 @@ export class EncryptionCodec implements PayloadCodec {
       if (err instanceof DecryptError) throw new PayloadDecryptError(`payload ${err.message}`, err.reason);
       throw err;
     }
-    return temporal.api.common.v1.Payload.decode(compression ? inflateRawSync(body) : body);
+    return PayloadProto.decode(compression ? inflateRawSync(body) : body);
   }
 }
 

@@ -188,7 +188,7 @@ describe('the local no-login codec listener (CODEC_LOCAL_BIND)', () => {
     expect(preflight.statusCode).toBe(204);
 
     for (const headers of [
-      { host: '127.0.0.1:8234' }, // no Origin: not the UI
+      { host: '127.0.0.1:8234' } as Record<string, string>, // no Origin: not the UI
       { origin: 'https://evil.example', host: '127.0.0.1:8234' }, // another page in the operator's browser
       { origin: UI_ORIGIN, host: 'attacker.example:8234' }, // DNS rebinding
     ]) {

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { dataConverterOf, ENCRYPTED_ENCODING } from '../../src/temporal/codec.js';
 import '../provided.js';
 
 /**
@@ -30,5 +32,23 @@ describe('replay', () => {
     const history = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../fixtures', name), 'utf8')) as { events: { eventType: string }[] };
     expect(history.events.filter((e) => e.eventType === eventType)).toHaveLength(count);
     await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, name);
+  });
+
+  // Recorded with the payload codec on, across a key rotation (test/integration/encryption.test.ts): payloads under
+  // rec-k1 until the rotation, rec-k2 after. The keys are the fixture's own (encrypted-visit-keys.json).
+  it('replays the committed encrypted history (two payload keys) with the codec, and not without it', async () => {
+    const history = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../fixtures/encrypted-visit-history.json'), 'utf8')) as {
+      events: { eventType: string }[];
+    };
+    const keys = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../fixtures/encrypted-visit-keys.json'), 'utf8')) as { after: string };
+    const text = JSON.stringify(history);
+    expect(text).toContain(Buffer.from(ENCRYPTED_ENCODING).toString('base64'));
+    for (const keyId of ['rec-k1', 'rec-k2']) expect(text).toContain(Buffer.from(keyId).toString('base64'));
+    expect(history.events.filter((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED').length).toBe(7);
+    const bundle = { codePath: inject('workflowBundlePath') };
+    const dataConverter = dataConverterOf(loadConfig({ TEMPORAL_PAYLOAD_KEYS: keys.after }));
+    await Worker.runReplayHistory({ workflowBundle: bundle, dataConverter }, history, 'encrypted-visit');
+    // Without the codec the worker cannot read a single payload: the history really is encrypted.
+    await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, 'encrypted-visit-no-codec')).rejects.toThrow();
   });
 });

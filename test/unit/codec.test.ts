@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { DefaultPayloadConverter, type Payload } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -115,8 +116,9 @@ describe('TEMPORAL_PAYLOAD_KEYS and SECRETS_ENCRYPTION_KEYS', () => {
     const config = loadConfig({ TEMPORAL_PAYLOAD_KEYS: `k2:${key}, k1:${randomBytes(32).toString('base64url')}` });
     expect(config.temporal.payloadKeys!.currentId).toBe('k2');
     expect(config.temporal.payloadKeys!.ids).toEqual(['k2', 'k1']);
-    const shown = JSON.stringify(config) + String(config.temporal.payloadKeys);
+    const shown = JSON.stringify(config) + inspect(config, { depth: 10 });
     expect(shown).not.toContain(key);
+    expect(inspect(config.temporal.payloadKeys)).toBe('Keyring(TEMPORAL_PAYLOAD_KEYS: k2, k1)');
     expect(JSON.stringify(config.temporal.payloadKeys)).toBe('{"source":"TEMPORAL_PAYLOAD_KEYS","currentId":"k2","ids":["k2","k1"]}');
   });
 
