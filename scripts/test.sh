@@ -7,6 +7,7 @@ bash scripts/ensure-deps.sh
 TEMPORAL_CLI="$(bash scripts/ensure-temporal.sh)"
 export TEMPORAL_CLI
 bash scripts/ensure-compose.sh
+bash scripts/ensure-chromium.sh
 echo "== typecheck" >&2
 npx tsc --noEmit
 echo "== lint" >&2
