@@ -29,7 +29,10 @@ async function main(): Promise<void> {
   const metricsServer = config.worker.metricsServerBind
     ? await serveMetrics(metrics, config.worker.metricsBind, config.worker.metricsServerBind)
     : undefined;
-  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker started');
+  // Key IDs only, never a key.
+  const payloadKeyId = config.temporal.payloadKeys?.currentId;
+  if (!payloadKeyId) logger.warn('TEMPORAL_PAYLOAD_KEYS is not set: payloads go to Temporal unencrypted');
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, payloadKeyId, secretsKeyId: config.webhooks.secretKeys?.currentId }, 'worker started');
   // The SDK's runtime turns SIGINT/SIGTERM into worker.shutdown(); run() resolves once drained.
   await worker.running;
   metricsServer?.close();

@@ -82,7 +82,8 @@ async function main(): Promise<void> {
   const { connection, client } = await connectClient(config);
   const visits = new VisitService({ client, db, config, logger });
   const api = await startApi({ config, db, client, visits, logger, metrics: createMetrics() });
-  logger.info({ url: api.url, localCodecUrl: api.localCodecUrl }, 'HTTP API listening');
+  if (!config.temporal.payloadKeys) logger.warn('TEMPORAL_PAYLOAD_KEYS is not set: payloads go to Temporal unencrypted');
+  logger.info({ url: api.url, localCodecUrl: api.localCodecUrl, payloadKeyId: config.temporal.payloadKeys?.currentId }, 'HTTP API listening');
 
   let stopping = false;
   const stop = async (signal: string) => {

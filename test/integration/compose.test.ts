@@ -47,6 +47,18 @@ function dependsOn(service: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(deps).map(([name, d]) => [name, d.condition]));
 }
 
+/** Published ports, short (`[ip:]published:target[/proto]`) or long syntax alike. */
+function portsOf(service: Service): { hostIp: string | undefined; published: string | undefined; target: string }[] {
+  return (service.ports ?? []).map((p) => {
+    if (typeof p !== 'string') {
+      const long = p as { target: number | string; published?: number | string; host_ip?: string };
+      return { hostIp: long.host_ip, published: long.published === undefined ? undefined : String(long.published), target: String(long.target) };
+    }
+    const parts = p.split('/')[0]!.split(':');
+    return { hostIp: parts.length > 2 ? parts[0] : undefined, published: parts.at(-2), target: parts.at(-1)! };
+  });
+}
+
 function envOf(service: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, v === null ? '' : String(v)]));
 }
@@ -162,6 +174,25 @@ describe('docker-compose.yml', () => {
     expect(api.ssnServiceTokens.length).toBeGreaterThan(0);
     expect(api.databaseUrl).toMatch(/@postgres:5432\//);
     expect(api.temporal.address).toBe('temporal:7233');
+  });
+
+  it('encrypts by default: one payload key for the worker and the API, a separate secrets key, the UI decoding through the API', () => {
+    const worker = loadConfig(envOf(services.worker!));
+    const api = loadConfig(envOf(services.api!));
+    expect(worker.temporal.payloadKeys?.currentId).toBeDefined();
+    expect(envOf(services.worker!).TEMPORAL_PAYLOAD_KEYS).toBe(envOf(services.api!).TEMPORAL_PAYLOAD_KEYS);
+    expect(envOf(services.worker!).SECRETS_ENCRYPTION_KEYS).toBe(envOf(services.api!).SECRETS_ENCRYPTION_KEYS);
+    expect(api.webhooks.secretKeys?.currentId).toBeDefined();
+    // The UI's browser calls the API's no-login codec listener, which the host publishes on its loopback only.
+    const ui = envOf(services['temporal-ui']!);
+    const endpoint = new URL(ui.TEMPORAL_CODEC_ENDPOINT!);
+    expect(endpoint.hostname).toBe('127.0.0.1');
+    expect(endpoint.pathname).toBe('/codec');
+    const published = portsOf(services.api!);
+    const codecPort = Number(api.codec.localBind!.split(':').at(-1));
+    expect(published.find((p) => p.target === String(codecPort))).toEqual({ hostIp: '127.0.0.1', published: endpoint.port, target: String(codecPort) });
+    const uiOrigin = `http://localhost:${portsOf(services['temporal-ui']!)[0]!.published}`;
+    expect(api.codec.corsOrigins).toContain(uiOrigin);
   });
 
   it('points the worker at the bundle the image builds', () => {
