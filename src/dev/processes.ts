@@ -36,10 +36,11 @@ export interface Watchdog {
 
 // Reads one line from our pipe. A line means "released"; end of file means we died (the kernel closes the pipe
 // whatever killed us, SIGKILL included): then the signal to the group, and SIGKILL if it is still there after 5 s.
+// (No `--` before the group: dash's kill takes `-PGID` right after the signal and refuses `--`.)
 const WATCHDOG = `if read -r _; then exit 0; fi
-kill -"$2" -- "-$1" 2>/dev/null || exit 0
-i=0; while [ $i -lt 25 ] && kill -0 -- "-$1" 2>/dev/null; do sleep 0.2; i=$((i+1)); done
-kill -KILL -- "-$1" 2>/dev/null; exit 0`;
+kill -"$2" "-$1" 2>/dev/null || exit 0
+i=0; while [ $i -lt 25 ] && kill -0 "-$1" 2>/dev/null; do sleep 0.2; i=$((i+1)); done
+kill -KILL "-$1" 2>/dev/null; exit 0`;
 
 /**
  * Takes the process group `pgid` (a child spawned with `detached: true`) down when this process dies: a crash, an
