@@ -93,8 +93,6 @@ export function spawnOwned(
   child.once('exit', () => dog.release());
   return {
     child,
-    stop: async () => {
-      await stopProcess(child, { group: true, graceMs: opts.graceMs, signal: opts.stopSignal ?? 'SIGTERM' });
-    },
+    stop: () => stopProcess(child, { group: true, graceMs: opts.graceMs, signal: opts.stopSignal ?? 'SIGTERM' }),
   };
 }
