@@ -7,6 +7,8 @@ export interface Metrics {
   deliveryAttempts: Counter<'outcome'>;
   deliveries: Counter<'outcome'>;
   deliveryAttemptSeconds: Histogram<'outcome'>;
+  quickbaseSweepRecords: Counter<'outcome'>;
+  quickbaseRequests: Counter<'outcome'>;
 }
 
 /** One registry per process; the HTTP API serves it at /metrics, the worker on its metrics port. */
@@ -39,6 +41,18 @@ export function createMetrics(): Metrics {
       help: 'Duration of webhook HTTP attempts',
       labelNames: ['outcome'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30],
+      registers: [registry],
+    }),
+    quickbaseSweepRecords: new Counter({
+      name: 'ssn_quickbase_sweep_records_total',
+      help: 'Records the Quickbase sweep read, by outcome (accepted by the intake, rejected by its edge checks, invalid)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    quickbaseRequests: new Counter({
+      name: 'ssn_quickbase_requests_total',
+      help: 'Quickbase records/query requests by outcome (ok, http_401, http_429, http_5xx ..., network)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
   };
