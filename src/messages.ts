@@ -6,6 +6,9 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { RecordFields } from './domain/quickbase.js';
 import type { EventType, VisitCommand, VisitState } from './domain/visit.js';
+import type { VisitView } from './domain/visit-view.js';
+
+export type { VisitView } from './domain/visit-view.js';
 
 export const DEFAULT_TASK_QUEUE = 'site-visits';
 export const PAYLOAD_VERSION = '2026-03-24';
@@ -113,36 +116,6 @@ export interface VisitChange {
   command: VisitCommand;
 }
 
-const VIEW_FIELDS = [
-  'clientId',
-  'clientTicketNumber',
-  'clientSiteId',
-  'status',
-  'fieldRepName',
-  'scheduledDate',
-  'etaTime',
-  'createdAt',
-  'updatedAt',
-  'dispatchedAt',
-  'completedAt',
-  'cancelledAt',
-] as const satisfies readonly (keyof VisitState)[];
-
-/** What every caller gets back: the visit as a client may see it. */
-export type VisitView = Pick<VisitState, (typeof VIEW_FIELDS)[number]> & {
-  id: string;
-  /** False when this request found the visit already created. */
-  created?: boolean;
-};
-
-/** The client's view of a visit's state; `created` only where a creation request is answered. */
-export function visitViewOf(state: VisitState, created?: boolean): VisitView {
-  const view = { id: state.visitId } as VisitView;
-  for (const field of VIEW_FIELDS) Object.assign(view, { [field]: state[field] });
-  if (created !== undefined) view.created = created;
-  return view;
-}
-
 /** The whole visit, for operators. */
 export interface VisitDetails {
   visit: VisitState | null;
@@ -155,8 +128,8 @@ export interface VisitDetails {
   rejections: IntakeRejection[];
   /** The most recent intake outcomes (oldest first), for `GET .../intake/{intakeId}`. */
   intake: IntakeOutcome[];
-  /** Intake accepted by Temporal that the workflow has not applied yet. */
-  pendingIntake: number;
+  /** Intake IDs accepted by Temporal that the workflow has not applied yet. */
+  pendingIntake: string[];
 }
 
 export interface DeliveryOutcome {

@@ -7,6 +7,7 @@ export interface Metrics {
   deliveryAttempts: Counter<'outcome'>;
   deliveries: Counter<'outcome'>;
   deliveryAttemptSeconds: Histogram<'outcome'>;
+  intakeRejected: Counter<'source' | 'reason'>;
   quickbaseSweepRecords: Counter<'outcome'>;
   quickbaseRequests: Counter<'outcome'>;
 }
@@ -41,6 +42,12 @@ export function createMetrics(): Metrics {
       help: 'Duration of webhook HTTP attempts',
       labelNames: ['outcome'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30],
+      registers: [registry],
+    }),
+    intakeRejected: new Counter({
+      name: 'ssn_intake_rejected_total',
+      help: 'Accepted intake (Quickbase records, SSN changes) that the visit lifecycle refused, by source and reason',
+      labelNames: ['source', 'reason'],
       registers: [registry],
     }),
     quickbaseSweepRecords: new Counter({

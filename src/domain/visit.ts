@@ -66,6 +66,8 @@ export type RejectionCode = 'INVALID_TRANSITION' | 'INVALID_INPUT';
 export interface Rejection {
   code: RejectionCode;
   message: string;
+  /** The command field at fault, for an INVALID_INPUT rejection. */
+  field?: string;
 }
 
 export type Decision = { ok: true; state: VisitState; events: DomainEvent[] } | { ok: false; rejection: Rejection };
@@ -140,26 +142,26 @@ const isClosed = (state: VisitState) => state.status === 'Completed' || state.st
 
 /** Checks a command's own values, independent of the visit's state. */
 export function validateCommand(command: VisitCommand): Rejection | undefined {
-  const invalid = (message: string): Rejection => ({ code: 'INVALID_INPUT', message });
+  const invalid = (field: string, message: string): Rejection => ({ code: 'INVALID_INPUT', message, field });
   switch (command.type) {
     case 'assignRep': {
       const name = command.fieldRepName.trim();
-      if (name === '') return invalid('fieldRepName must not be empty');
-      if (name.length > FIELD_REP_NAME_MAX) return invalid(`fieldRepName must be at most ${FIELD_REP_NAME_MAX} characters`);
+      if (name === '') return invalid('fieldRepName', 'fieldRepName must not be empty');
+      if (name.length > FIELD_REP_NAME_MAX) return invalid('fieldRepName', `fieldRepName must be at most ${FIELD_REP_NAME_MAX} characters`);
       return undefined;
     }
     case 'schedule':
       if (!isCalendarDate(command.scheduledDate)) {
-        return invalid(`scheduledDate ${JSON.stringify(command.scheduledDate)} is not a real calendar date (YYYY-MM-DD)`);
+        return invalid('scheduledDate', `scheduledDate ${JSON.stringify(command.scheduledDate)} is not a real calendar date (YYYY-MM-DD)`);
       }
       if (command.etaTime != null && !isEtaTime(command.etaTime)) {
-        return invalid(`etaTime ${JSON.stringify(command.etaTime)} is not a 24-hour time (HH:MM)`);
+        return invalid('etaTime', `etaTime ${JSON.stringify(command.etaTime)} is not a 24-hour time (HH:MM)`);
       }
       return undefined;
     case 'deliverablesTransmitted':
-      if (command.transmissionId.trim() === '') return invalid('transmissionId must not be empty');
+      if (command.transmissionId.trim() === '') return invalid('transmissionId', 'transmissionId must not be empty');
       if (!Number.isInteger(command.deliverableCount) || command.deliverableCount < 0) {
-        return invalid('deliverableCount must be a whole number >= 0');
+        return invalid('deliverableCount', 'deliverableCount must be a whole number >= 0');
       }
       return undefined;
     default:

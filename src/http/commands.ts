@@ -55,7 +55,7 @@ export function toVisitChange(body: ChangeBody): VisitChange {
   const command = toCommand(body);
   const rejection = validateCommand(command);
   // What the schema cannot say (a blank rep name); the domain's messages start with the field's name.
-  if (rejection) throw new HttpError(400, 'invalid_input', rejection.message, { field: /^\w+/.exec(rejection.message)?.[0] ?? 'body' });
+  if (rejection) throw new HttpError(400, 'invalid_input', rejection.message, { field: rejection.field ?? 'body' });
   const change: VisitChange = { changeId: body.changeId, origin: 'ssn', command };
   if (body.occurredAt !== undefined) change.occurredAt = checkInstant('occurredAt', body.occurredAt);
   return change;

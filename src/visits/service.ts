@@ -4,25 +4,32 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { deliveryPolicyOf, type Config } from '../config.js';
 import type { Db } from '../db/pool.js';
-import { newDeliveryId } from '../ids.js';
+import { requireClient } from '../clients/clients.js';
+import { newDeliveryId, newIntakeId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import {
+  applyChangeSignal,
   applyChangeUpdate,
   applyQuickbaseSnapshotUpdate,
+  createVisitSignal,
   assertKeyPart,
   createVisitUpdate,
   ErrorType,
   getVisitQuery,
   InvalidVisitKeyError,
   quickbaseChangeId,
+  quickbaseRecordSignal,
   redeliveryWorkflowId,
   SA,
   siteVisitWorkflowId,
   type EventEnvelope,
   type EventRecord,
+  type IntakeOutcomeStatus,
+  type IntakeRejection,
   type Origin,
   type QuickbaseSnapshot,
   type RedeliveryWorkflowInput,
@@ -49,6 +56,33 @@ export interface CreateVisitRequest {
   clientSiteId: string;
   origin: Origin;
   quickbaseRecordId?: string;
+}
+
+/** A Quickbase record as the boundary passes it on: keys, and the snapshot (no contact details). */
+export interface QuickbaseRecordRequest {
+  clientId: string;
+  clientTicketNumber: string;
+  clientSiteId: string;
+  snapshot: QuickbaseSnapshot;
+}
+
+/** What an accepted (202) intake answers: where the visit lives and where to read the outcome. */
+export interface IntakeReceipt {
+  intakeId: string;
+  workflowId: string;
+  /** Known when the visit existed at acceptance; a new visit's ID is registered by its workflow. */
+  visitId: string | null;
+  status: 'accepted';
+  statusUrl: string;
+}
+
+export interface IntakeStatus {
+  intakeId: string;
+  workflowId: string;
+  visitId: string | null;
+  status: 'pending' | IntakeOutcomeStatus;
+  at: string | null;
+  rejection: IntakeRejection | null;
 }
 
 export interface RegistryRow {
@@ -159,6 +193,85 @@ export class VisitService {
         }),
     );
     return { ...view, created: created.created };
+  }
+
+  // ---- durable intake: accepted by Temporal alone (signal / signal-with-start), applied by the workflow ----
+
+  /**
+   * Checks at the edge what needs no workflow (keys, the client, the record's binding, a closed visit),
+   * then signal-with-starts the visit: answered once Temporal has the record in the visit's history.
+   */
+  async acceptQuickbaseRecord(request: QuickbaseRecordRequest): Promise<IntakeReceipt> {
+    const { clientId, clientTicketNumber, clientSiteId, snapshot } = request;
+    const workflowId = this.workflowIdOf(clientId, clientTicketNumber);
+    this.checkKey('clientSiteId', clientSiteId);
+    this.checkKey('quickbaseRecordId', snapshot.recordId);
+    await this.requireClientOf(clientId);
+    const rows = await this.registryRowsFor(clientId, clientTicketNumber, snapshot.recordId);
+    const ticketRow = rows.find((r) => r.client_id === clientId && r.client_ticket_number === clientTicketNumber);
+    const recordRow = rows.find((r) => r.quickbase_record_id === snapshot.recordId);
+    if (recordRow && recordRow !== ticketRow) {
+      throw new ServiceError('conflict', `Quickbase record ${snapshot.recordId} is linked to another visit (${recordRow.visit_id})`, {
+        visitId: recordRow.visit_id,
+      });
+    }
+    if (ticketRow?.quickbase_record_id != null && ticketRow.quickbase_record_id !== snapshot.recordId) {
+      throw new ServiceError('conflict', `visit ${ticketRow.visit_id} is linked to Quickbase record ${ticketRow.quickbase_record_id}, not ${snapshot.recordId}`);
+    }
+    this.refuseClosed(ticketRow);
+    const intakeId = newIntakeId();
+    await this.signalWithStart(workflowId, clientId, clientTicketNumber, quickbaseRecordSignal, { intakeId, clientSiteId, snapshot });
+    return this.receipt({ intakeId, workflowId, visitId: ticketRow?.visit_id ?? null, clientId, clientTicketNumber });
+  }
+
+  /** An SSN creation accepted durably (`Prefer: respond-async`). */
+  async acceptCreate(request: CreateVisitRequest): Promise<IntakeReceipt> {
+    const { clientId, clientTicketNumber, clientSiteId } = request;
+    const workflowId = this.workflowIdOf(clientId, clientTicketNumber);
+    this.checkKey('clientSiteId', clientSiteId);
+    if (request.quickbaseRecordId !== undefined) this.checkKey('quickbaseRecordId', request.quickbaseRecordId);
+    await this.requireClientOf(clientId);
+    const rows = await this.registryRowsFor(clientId, clientTicketNumber, request.quickbaseRecordId ?? null);
+    const ticketRow = rows.find((r) => r.client_id === clientId && r.client_ticket_number === clientTicketNumber);
+    if (ticketRow && ticketRow.client_site_id !== clientSiteId) {
+      throw new ServiceError('conflict', `ticket ${clientTicketNumber} already exists for clientSiteId ${ticketRow.client_site_id}`, {
+        visitId: ticketRow.visit_id,
+        clientSiteId: ticketRow.client_site_id,
+      });
+    }
+    const intakeId = newIntakeId();
+    const item = { intakeId, request: { origin: request.origin, clientSiteId, quickbaseRecordId: request.quickbaseRecordId } };
+    await this.signalWithStart(workflowId, clientId, clientTicketNumber, createVisitSignal, item);
+    return this.receipt({ intakeId, workflowId, visitId: ticketRow?.visit_id ?? null, clientId, clientTicketNumber });
+  }
+
+  /** An SSN change accepted durably (`Prefer: respond-async`): the visit must exist and be open. */
+  async acceptChange(visitId: string, change: VisitChange): Promise<IntakeReceipt> {
+    const row = await this.requireVisit(visitId);
+    const intakeId = newIntakeId();
+    try {
+      await this.call(() => this.deps.client.workflow.getHandle(row.workflowId).signal(applyChangeSignal, { intakeId, change }));
+    } catch (err) {
+      if (err instanceof ServiceError && err.code === 'not_found') {
+        throw new ServiceError('invalid_transition', `visit ${visitId} is closed and takes no more changes`);
+      }
+      throw err;
+    }
+    return this.receipt({ intakeId, workflowId: row.workflowId, visitId, clientId: row.clientId, clientTicketNumber: row.clientTicketNumber });
+  }
+
+  /** What became of an accepted intake item, from the visit's workflow. */
+  async intakeStatus(clientId: string, clientTicketNumber: string, intakeId: string): Promise<IntakeStatus> {
+    const workflowId = this.workflowIdOf(clientId, clientTicketNumber);
+    const details = await this.call(() => this.deps.client.workflow.getHandle(workflowId).query(getVisitQuery));
+    const visitId = details.visit?.visitId ?? null;
+    const outcome = [...details.intake].reverse().find((o) => o.intakeId === intakeId);
+    if (outcome) {
+      const rejection = [...details.rejections].reverse().find((r) => r.intakeId === intakeId) ?? null;
+      return { intakeId, workflowId, visitId, status: outcome.status, at: outcome.at, rejection };
+    }
+    if (details.pendingIntake.includes(intakeId)) return { intakeId, workflowId, visitId, status: 'pending', at: null, rejection: null };
+    throw new ServiceError('not_found', `intake ${intakeId} is not known to this visit (outcomes are kept for its most recent 200 items)`);
   }
 
   async findVisit(visitId: string): Promise<RegistryRow | null> {
@@ -299,8 +412,66 @@ export class VisitService {
       lastQuickbaseModifiedAt: null,
       rejections: [],
       intake: [],
-      pendingIntake: 0,
+      pendingIntake: [],
     };
+  }
+
+  private async signalWithStart<T>(
+    workflowId: string,
+    clientId: string,
+    clientTicketNumber: string,
+    signal: SignalDefinition<[T]>,
+    item: T,
+  ): Promise<void> {
+    const input: SiteVisitWorkflowInput = { clientId, clientTicketNumber, settings: this.settings };
+    await this.call(() =>
+      this.deps.client.workflow.signalWithStart<typeof siteVisitWorkflow, [T]>('siteVisitWorkflow', {
+        workflowId,
+        taskQueue: this.deps.config.temporal.taskQueue,
+        args: [input],
+        signal,
+        signalArgs: [item],
+        typedSearchAttributes: [
+          { key: SA.clientId, value: clientId },
+          { key: SA.clientTicketNumber, value: clientTicketNumber },
+        ],
+        staticSummary: `Site visit · client ${clientId} · ticket ${clientTicketNumber}`,
+      }),
+    );
+  }
+
+  private receipt(r: { intakeId: string; workflowId: string; visitId: string | null; clientId: string; clientTicketNumber: string }): IntakeReceipt {
+    const statusUrl = `/ssn/v1/clients/${encodeURIComponent(r.clientId)}/tickets/${encodeURIComponent(r.clientTicketNumber)}/intake/${r.intakeId}`;
+    return { intakeId: r.intakeId, workflowId: r.workflowId, visitId: r.visitId, status: 'accepted', statusUrl };
+  }
+
+  private async requireClientOf(clientId: string): Promise<void> {
+    try {
+      await requireClient(this.deps.db, clientId);
+    } catch (err) {
+      if (err instanceof ServiceError) throw err;
+      throw this.dbUnavailable(err);
+    }
+  }
+
+  private async registryRowsFor(clientId: string, clientTicketNumber: string, quickbaseRecordId: string | null) {
+    const { rows } = await this.query<{
+      visit_id: string;
+      client_id: string;
+      client_ticket_number: string;
+      client_site_id: string;
+      quickbase_record_id: string | null;
+      closed_at: Date | null;
+    }>(
+      `SELECT visit_id, client_id, client_ticket_number, client_site_id, quickbase_record_id, closed_at
+         FROM visits WHERE (client_id = $1 AND client_ticket_number = $2) OR quickbase_record_id = $3`,
+      [clientId, clientTicketNumber, quickbaseRecordId],
+    );
+    return rows;
+  }
+
+  private refuseClosed(row: { visit_id: string; closed_at: Date | null } | undefined): void {
+    if (row?.closed_at != null) throw new ServiceError('invalid_transition', `visit ${row.visit_id} is closed and takes no more changes`);
   }
 
   private async requireVisit(visitId: string): Promise<RegistryRow> {
@@ -331,9 +502,13 @@ export class VisitService {
     try {
       return await this.deps.db.query<R>(sql, params);
     } catch (err) {
-      this.deps.logger.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'postgres query failed');
-      throw new ServiceError('unavailable', 'the database is unavailable; retry later');
+      throw this.dbUnavailable(err);
     }
+  }
+
+  private dbUnavailable(err: unknown): ServiceError {
+    this.deps.logger.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'postgres query failed');
+    return new ServiceError('unavailable', 'the database is unavailable; retry later');
   }
 
   /**

@@ -1,6 +1,6 @@
 import { getExternalWorkflowHandle, proxyActivities } from '@temporalio/workflow';
 import type { createDeliveryActivities } from '../activities/delivery.js';
-import { deadLetterReason, deliveryActivityOptions } from './delivery.js';
+import { deadLetterReason, deliveryActivityOptions } from './delivery-retries.js';
 import { deliveryOutcomeSignal, type DeliveryOutcome, type RedeliveryWorkflowInput } from '../messages.js';
 
 type Delivery = ReturnType<typeof createDeliveryActivities>;

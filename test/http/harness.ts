@@ -61,7 +61,7 @@ export function visitState(over: Partial<VisitState> = {}): VisitState {
 }
 
 export function details(state: VisitState | null): VisitDetails {
-  return { visit: state, quickbaseRecordId: null, deliveryState: 'ok', events: [], appliedChangeCount: 0, lastQuickbaseModifiedAt: null, rejections: [], intake: [], pendingIntake: 0 };
+  return { visit: state, quickbaseRecordId: null, deliveryState: 'ok', events: [], appliedChangeCount: 0, lastQuickbaseModifiedAt: null, rejections: [], intake: [], pendingIntake: [] };
 }
 
 export type FakeVisits = { [K in keyof VisitServiceLike]: ReturnType<typeof vi.fn<VisitServiceLike[K]>> };

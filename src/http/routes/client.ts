@@ -1,7 +1,7 @@
 /** The client API: `Authorization: Bearer <client API key>`; a client sees only its own visits and events. */
 import { getWebhookEndpoint, putWebhookEndpoint, rotateClientSecret } from '../../clients/clients.js';
 import { findEvent, listVisitEvents, visitOwner } from '../../db/event-queries.js';
-import { visitViewOf } from '../../messages.js';
+import { visitViewOf } from '../../domain/visit-view.js';
 import { clientIdOf, type Auth } from '../auth.js';
 import { checkInstant } from '../commands.js';
 import { withDeadline } from '../deadline.js';
