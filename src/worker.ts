@@ -3,14 +3,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Agent, type Dispatcher } from 'undici';
 import { createActivities } from './activities/index.js';
+import { createQuickbaseSweepActivities, type QuickbaseIntake } from './activities/quickbase-sweep.js';
 import { loadConfig, type Config } from './config.js';
 import { createPool, type Db } from './db/pool.js';
 import { createWebhookDispatcher } from './delivery/ssrf.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, serveMetrics, type Metrics } from './metrics.js';
+import { ensureQuickbaseSweepSchedule } from './quickbase/schedule.js';
 import { installRuntime } from './runtime.js';
 import { connectClient, connectWorker } from './temporal/connect.js';
+import { VisitService } from './visits/service.js';
 
 const here = fileURLToPath(import.meta.url);
 /** src/workflows/index.ts under tsx and vitest, dist/workflows/index.js when built. */
@@ -25,22 +29,39 @@ export interface WorkerDeps {
   metrics: Metrics;
   /** A prebuilt bundle (the container image); without it the worker bundles src/workflows at start. */
   workflowBundlePath?: string;
+  /** Where the Quickbase sweep feeds records; default: the VisitService intake, as the webhook route. */
+  quickbaseIntake?: QuickbaseIntake;
+  /** How the sweep reaches Quickbase; default: a plain undici agent. */
+  quickbaseHttp?: Dispatcher;
 }
 
 export async function createSiteVisitWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
-  const activities = createActivities({
-    db: deps.db,
-    config,
-    logger: deps.logger.child({ component: 'activities' }),
-    metrics: deps.metrics,
-    http: createWebhookDispatcher({
-      allowedPrivateCidrs: config.webhooks.allowedPrivateCidrs,
-      connectTimeoutMs: config.webhooks.httpTimeoutMs,
+  const logger = deps.logger.child({ component: 'activities' });
+  const now = () => new Date();
+  const activities = {
+    ...createActivities({
+      db: deps.db,
+      config,
+      logger,
+      metrics: deps.metrics,
+      http: createWebhookDispatcher({
+        allowedPrivateCidrs: config.webhooks.allowedPrivateCidrs,
+        connectTimeoutMs: config.webhooks.httpTimeoutMs,
+      }),
+      temporal: deps.client,
+      now,
     }),
-    temporal: deps.client,
-    now: () => new Date(),
-  });
+    ...createQuickbaseSweepActivities({
+      db: deps.db,
+      config,
+      logger,
+      metrics: deps.metrics,
+      http: deps.quickbaseHttp ?? new Agent({ connect: { timeout: config.quickbase.httpTimeoutMs } }),
+      intake: deps.quickbaseIntake ?? new VisitService({ client: deps.client, db: deps.db, config, logger }),
+      now,
+    }),
+  };
   return Worker.create({
     connection: deps.connection,
     namespace: config.temporal.namespace,
@@ -87,6 +108,10 @@ async function main(): Promise<void> {
     ? await serveMetrics(metrics, config.worker.metricsBind, config.worker.metricsServerBind)
     : undefined;
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker started');
+  // Visits never wait on this: a Temporal hiccup here is logged, and the next worker start tries again.
+  void ensureQuickbaseSweepSchedule({ client, config, logger }).catch((err: unknown) =>
+    logger.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'could not create the Quickbase sweep schedule'),
+  );
   // The SDK's runtime turns SIGINT/SIGTERM into worker.shutdown(); run() resolves once drained.
   await worker.run();
   metricsServer?.close();
