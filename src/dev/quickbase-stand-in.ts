@@ -60,7 +60,9 @@ export interface QueryLog {
   skip: number;
   top: number | undefined;
   status: number;
-  authorization: string | undefined;
+  /** Whether the request carried this stand-in's user token (the token itself is not kept). */
+  authorized: boolean;
+  at: number;
 }
 
 export interface StandInOptions {
@@ -96,12 +98,15 @@ export class QuickbaseStandIn {
   /** Called before each query is answered, with its index: a test changes records between pages here. */
   beforeQuery: (index: number) => void = () => undefined;
   private readonly ids: QuickbaseFieldIds;
+  /** The token Quickbase accepts; change it to make the service's token stale (401). */
+  userToken: string;
 
   private constructor(
     private readonly server: http.Server,
     private readonly opts: StandInOptions,
   ) {
     this.ids = opts.fieldIds ?? DEFAULT_FIELD_IDS;
+    this.userToken = opts.userToken;
   }
 
   static async start(opts: StandInOptions): Promise<QuickbaseStandIn> {
@@ -131,6 +136,14 @@ export class QuickbaseStandIn {
     const stored = this.records.get(recordId);
     if (!stored) throw new Error(`no record ${recordId}`);
     return this.write({ ...stored.fields, ...fields }, recordId);
+  }
+
+  /** Forgets every record, query and queued fault (the token stays). */
+  clear(): void {
+    this.records.clear();
+    this.queries.length = 0;
+    this.faults.length = 0;
+    this.beforeQuery = () => undefined;
   }
 
   delete(recordId: number): void {
@@ -171,7 +184,8 @@ export class QuickbaseStandIn {
         skip: typeof body.options?.skip === 'number' ? body.options.skip : 0,
         top: typeof body.options?.top === 'number' ? body.options.top : undefined,
         status: 200,
-        authorization: req.headers.authorization,
+        authorized: req.headers.authorization === `QB-USER-TOKEN ${this.userToken}`,
+        at: Date.now(),
       };
       this.queries.push(log);
       const reply = (status: number, payload: unknown, headers?: Record<string, string>) => {
@@ -182,7 +196,7 @@ export class QuickbaseStandIn {
         reply(400, { message: 'Bad Request', description: 'QB-Realm-Hostname does not name this realm' });
         return;
       }
-      if (req.headers.authorization !== `QB-USER-TOKEN ${this.opts.userToken}`) {
+      if (!log.authorized) {
         reply(401, { message: 'Unauthorized', description: 'Your ticket or user token is invalid or has expired' });
         return;
       }
