@@ -35,7 +35,7 @@ export interface VisitSettings {
 
 // ---- identity --------------------------------------------------------------------------------
 
-const KEY_PART = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const KEY_PART = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class InvalidVisitKeyError extends Error {
   override name = 'InvalidVisitKeyError';

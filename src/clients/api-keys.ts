@@ -3,7 +3,8 @@
  * shown once, and its first characters (key_prefix) let operators recognise it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { iso, type Queryable } from './db.js';
+import type { Queryable } from '../db/pool.js';
+import { iso } from './db.js';
 
 export const API_KEY_PREFIX = 'ssn_live_';
 const DISPLAY_PREFIX_LENGTH = API_KEY_PREFIX.length + 6;

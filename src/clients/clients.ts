@@ -2,7 +2,7 @@
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
 import type { EventType } from '../domain/visit.js';
-import { ServiceError } from '../visits/errors.js';
+import { ServiceError } from '../errors.js';
 import { issueApiKey, listApiKeys, type ApiKeyInfo, type IssuedApiKey } from './api-keys.js';
 import { withTransaction } from './db.js';
 import { createSecret, listSecrets, rotateSecret, type RotatedSecret, type SecretInfo } from './secrets.js';

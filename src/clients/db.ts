@@ -1,10 +1,4 @@
-import type pg from 'pg';
-import type { Db } from '../db/pool.js';
-
-/** A pool or a client inside a transaction. */
-export interface Queryable {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
-}
+import type { Db, Queryable } from '../db/pool.js';
 
 /** Runs `fn` in one transaction: every write lands, or none does. */
 export async function withTransaction<T>(db: Db, fn: (tx: Queryable) => Promise<T>): Promise<T> {

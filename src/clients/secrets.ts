@@ -3,7 +3,8 @@
  * signing until their expires_at, so a client can switch its verifier without missing a delivery.
  */
 import { generateSecret } from '../delivery/signing.js';
-import { iso, type Queryable } from './db.js';
+import type { Queryable } from '../db/pool.js';
+import { iso } from './db.js';
 
 export interface SecretInfo {
   id: string;

@@ -1,6 +1,7 @@
 /** Client settings: the clients table (name, SSN API Enabled, webhook endpoint, its enabled state). */
 import type { EventType } from '../domain/visit.js';
-import { iso, type Queryable } from './db.js';
+import type { Queryable } from '../db/pool.js';
+import { iso } from './db.js';
 
 export interface ClientSettings {
   clientId: string;

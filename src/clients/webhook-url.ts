@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Config } from '../config.js';
 import { isAllowedAddress } from '../delivery/ssrf.js';
-import { ServiceError } from '../visits/errors.js';
+import { ServiceError } from '../errors.js';
 
 /**
  * Checks a webhook URL when it is configured: absolute, https (http only when WEBHOOK_ALLOW_HTTP), no

@@ -1,9 +1,5 @@
 /** Read side of event delivery, straight from Postgres (no Temporal): what was sent, and how each attempt went. */
-import type pg from 'pg';
-
-interface Queryable {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
-}
+import type { Queryable } from './pool.js';
 
 export interface AttemptView {
   deliveryId: string;

@@ -2,6 +2,11 @@ import pg from 'pg';
 
 export type Db = pg.Pool;
 
+/** A pool or a client inside a transaction. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
 export function createPool(databaseUrl: string, max = 10): Db {
   const pool = new pg.Pool({
     connectionString: databaseUrl,

@@ -1,29 +1,32 @@
 /**
  * The HTTP front door: Quickbase, SSN systems and clients cannot speak Temporal's gRPC. Built from explicit
  * dependencies and never listens itself, so tests use `app.inject` and the local stack runs it in-process.
+ * Each audience is an encapsulated plugin under its prefix that checks its credential once (routes/<audience>/).
  */
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Metrics } from '../metrics.js';
 import { createAuth } from './auth.js';
-import type { App, AppDeps } from './deps.js';
+import { serviceCall } from './deadline.js';
+import type { App, AppDeps, RouteDeps } from './deps.js';
 import { installErrorHandlers } from './errors.js';
-import { registerClientRoutes } from './routes/client.js';
-import { registerOpsRoutes } from './routes/ops.js';
-import { registerSsnRoutes } from './routes/ssn.js';
+import { openApiOptions } from './openapi.js';
+import { CLIENT_PREFIX, clientApi } from './routes/client/index.js';
+import { opsRoutes } from './routes/ops.js';
+import { SSN_PREFIX, ssnApi } from './routes/ssn/index.js';
 
 export type { AppDeps, VisitServiceLike } from './deps.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, metrics } = deps;
   const app: App = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    // One line per request from onResponse below: no bodies, no headers.
+    // One line per request from onResponse (installRequestLog): no bodies, no headers.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
-    bodyLimit: config.http.bodyLimitBytes,
+    bodyLimit: deps.config.http.bodyLimitBytes,
     requestIdHeader: false,
     // Honour a caller's x-request-id when it is a sane token; otherwise make one.
     genReqId: (req) => {
@@ -46,7 +49,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.decorateRequest('principal', null);
   installErrorHandlers(app);
+  installRequestLog(app, deps.metrics);
+  await app.register(swagger, openApiOptions(deps.config));
 
+  const routeDeps: RouteDeps = {
+    ...deps,
+    auth: createAuth({ db: deps.db, ssnServiceTokens: deps.config.ssnServiceTokens }),
+    call: serviceCall(deps.config),
+  };
+  await app.register(clientApi, { prefix: CLIENT_PREFIX, deps: routeDeps });
+  await app.register(ssnApi, { prefix: SSN_PREFIX, deps: routeDeps });
+  await app.register(opsRoutes, { deps: routeDeps });
+
+  await app.ready();
+  return app;
+}
+
+/** The request ID on every response; one log line and one metric per request. */
+function installRequestLog(app: App, metrics: Metrics): void {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -67,41 +87,4 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       'request completed',
     );
   });
-
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'SSN site visits API',
-        version: config.serviceVersion,
-        description:
-          'Create and follow SSN site visits; SSN operations and Quickbase feed their lifecycle. Every error is `{"error": {"code", "message", "details"}}`.',
-      },
-      tags: [
-        { name: 'client', description: 'Client API: Authorization: Bearer <client API key>' },
-        { name: 'ssn: clients', description: 'SSN API: client administration (Authorization: Bearer <SSN service token>)' },
-        { name: 'ssn: site visits', description: 'SSN API: visit changes and Quickbase records' },
-        { name: 'operations', description: 'Health, readiness, metrics, this document' },
-      ],
-      components: {
-        securitySchemes: {
-          clientApiKey: { type: 'http', scheme: 'bearer', description: 'A client API key, ssn_live_...' },
-          ssnServiceToken: { type: 'http', scheme: 'bearer', description: 'An SSN service token (SSN_SERVICE_TOKENS)' },
-        },
-      },
-    },
-  });
-
-  const auth = createAuth({ db: deps.db, ssnServiceTokens: config.ssnServiceTokens });
-  registerClientRoutes(app, deps, auth);
-  registerSsnRoutes(app, deps, auth);
-  registerOpsRoutes(app, deps);
-  app.get(
-    '/openapi.json',
-    { schema: { operationId: 'openapi', summary: 'This OpenAPI 3.1 document', tags: ['operations'] } },
-    async () => app.swagger(),
-  );
-
-  await app.ready();
-  return app;
 }

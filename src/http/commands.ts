@@ -6,7 +6,8 @@
 import { isCalendarDate, isEtaTime, validateCommand, type VisitCommand } from '../domain/visit.js';
 import type { QuickbaseSnapshot, VisitChange } from '../messages.js';
 import { HttpError, invalidInput, unprocessable } from './errors.js';
-import type { ChangeBody, QuickbaseRecordBody } from './schemas.js';
+import type { QuickbaseRecordBody } from './schemas/quickbase.js';
+import type { ChangeBody } from './schemas/visits.js';
 
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
@@ -26,6 +27,15 @@ export function checkInstant(field: string, value: string): string {
   if (!ISO_DATE_TIME.test(value)) throw invalidInput(field, 'must be an ISO 8601 date-time with an offset');
   if (Number.isNaN(ms)) throw unprocessable(field, 'is not a real date-time');
   return new Date(ms).toISOString();
+}
+
+/** `since` before `until` (default now); both normalised to UTC. */
+export function recoveryWindow(body: { since: string; until?: string }): { since: string; until?: string } {
+  const since = checkInstant('since', body.since);
+  const until = body.until === undefined ? undefined : checkInstant('until', body.until);
+  if (until !== undefined && until <= since) throw unprocessable('until', 'must be after since');
+  if (since > new Date().toISOString()) throw unprocessable('since', 'is in the future');
+  return until === undefined ? { since } : { since, until };
 }
 
 export function toCommand(body: ChangeBody): VisitCommand {

@@ -12,6 +12,8 @@ import type { Db } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { VisitService } from '../visits/service.js';
+import type { Auth } from './auth.js';
+import type { ServiceCall } from './deadline.js';
 
 /** What the HTTP API needs from the visit service; tests that are not about Temporal pass a fake. */
 export type VisitServiceLike = Pick<
@@ -31,3 +33,16 @@ export interface AppDeps {
 
 /** The Fastify instance with TypeBox inference on route schemas. */
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** What a route plugin is given: the app's dependencies, the credential checks, and the one bounded service call. */
+export interface RouteDeps extends AppDeps {
+  auth: Auth;
+  call: ServiceCall;
+}
+
+/** A route plugin's options (deps sit under their own key: a `prefix` beside them would apply again to every child). */
+export interface RoutePluginOptions {
+  deps: RouteDeps;
+}
+
+export type RoutePlugin = (app: App, options: RoutePluginOptions) => Promise<void>;

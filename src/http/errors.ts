@@ -3,8 +3,10 @@
  * `{ "error": { "code", "message", "details" } }`; a real bug is a generic 500, never a stack trace.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ServiceError, type ServiceErrorCode } from '../visits/errors.js';
-import { DATE_OR_EMPTY, DATE_PATTERN, KEY_PATTERN, TIME_OR_EMPTY, TIME_PATTERN } from './schemas.js';
+import { ServiceError, type ServiceErrorCode } from '../errors.js';
+import { GrpcStatus } from '../temporal/grpc-status.js';
+import { DATE_PATTERN, KEY_PATTERN, TIME_PATTERN } from './schemas/common.js';
+import { DATE_OR_EMPTY, TIME_OR_EMPTY } from './schemas/quickbase.js';
 
 export type ErrorCode =
   | 'invalid_input'
@@ -68,8 +70,7 @@ const SERVICE_STATUS: Record<ServiceErrorCode, [number, ErrorCode]> = {
 // Postgres SQLSTATE classes/codes meaning "the database is not reachable right now", not "your query is wrong".
 const PG_UNAVAILABLE = /^(08|53|57P0[1-3])/;
 const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN']);
-// gRPC status codes: DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE.
-const GRPC_UNAVAILABLE = new Set([4, 8, 14]);
+const GRPC_UNAVAILABLE: ReadonlySet<number> = new Set([GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED, GrpcStatus.UNAVAILABLE]);
 const UNAVAILABLE_NAMES = new Set(['TransportError', 'ConnectionTimeoutError', 'WorkflowUpdateRPCTimeoutOrCancelledError']);
 const UNAVAILABLE_MESSAGES = [
   /timeout exceeded when trying to connect/i,

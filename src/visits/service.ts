@@ -40,8 +40,9 @@ import {
   type VisitView,
 } from '../messages.js';
 import type { VisitState } from '../domain/visit.js';
+import { GrpcStatus, grpcCode } from '../temporal/grpc-status.js';
 import type { redeliveryWorkflow, siteVisitWorkflow } from '../workflows/index.js';
-import { ServiceError } from './errors.js';
+import { ServiceError } from '../errors.js';
 
 export interface VisitServiceDeps {
   client: Client;
@@ -91,16 +92,6 @@ export interface RegistryRow {
   clientTicketNumber: string;
   workflowId: string;
 }
-
-/** The gRPC status codes the service tells apart. */
-const GrpcStatus = {
-  CANCELLED: 1,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  UNAVAILABLE: 14,
-} as const;
 
 /** Temporal could not be reached or did not answer in time: worth retrying. */
 const TRANSIENT: ReadonlySet<number> = new Set([
@@ -543,14 +534,6 @@ interface StoredEvent {
   envelope: EventEnvelope;
   status: string;
   workflowId: string;
-}
-
-function grpcCode(err: unknown): number | undefined {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-  }
-  return undefined;
 }
 
 /** Known failures as ServiceErrors; undefined for an unexpected one (a bug: the HTTP layer answers 500). */

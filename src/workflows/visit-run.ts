@@ -229,6 +229,8 @@ export class VisitRun {
   drainIntake(): void {
     if (this.intakeDrain !== undefined || this.pendingIntake.length === 0 || !patched(INTAKE_PATCH)) return;
     this.intakeDrain = (async () => {
+      // Signals of one activation are all handled before microtasks run: yield once so the batch is ordered whole.
+      await Promise.resolve();
       for (let item = this.nextIntake(); item !== undefined; item = this.nextIntake()) await this.applyIntake(item);
     })().finally(() => void (this.intakeDrain = undefined));
   }

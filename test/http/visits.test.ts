@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ServiceError } from '../../src/visits/errors.js';
+import { ServiceError } from '../../src/errors.js';
 import { bearer, details, errorOf, registerClient, ssn, startHarness, visitState, visitView, type Harness } from './harness.js';
 
 let h: Harness;

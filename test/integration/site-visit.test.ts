@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getVisitQuery, siteVisitWorkflowId, type EventEnvelope, type VisitView } from '../../src/messages.js';
-import { ServiceError } from '../../src/visits/errors.js';
+import { ServiceError } from '../../src/errors.js';
 import { Receiver } from '../helpers/receiver.js';
 import { createTestClient, startTestStack, uniqueTicket, type TestStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';

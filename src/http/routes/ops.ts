@@ -1,15 +1,13 @@
-/** Operations: liveness, readiness (Postgres and Temporal reachable), Prometheus metrics. No credentials. */
+/** Operations: liveness, readiness (Postgres and Temporal reachable), Prometheus metrics, the OpenAPI document. No credentials. */
 import { renderMetrics } from '../../metrics.js';
 import { withDeadline } from '../deadline.js';
-import type { App, AppDeps } from '../deps.js';
-import { HealthSchema, ReadySchema } from '../schemas.js';
+import type { RoutePlugin } from '../deps.js';
+import { HealthSchema, ReadySchema } from '../schemas/ops.js';
 
 const READY_TIMEOUT_MS = 2_000;
 const tags = ['operations'];
 
-export function registerOpsRoutes(app: App, deps: AppDeps): void {
-  const { db, client, metrics, config } = deps;
-
+export const opsRoutes: RoutePlugin = async (app, { deps: { db, client, metrics, config } }) => {
   app.get(
     '/healthz',
     { schema: { operationId: 'healthz', summary: 'The process is up', tags, response: { 200: HealthSchema } } },
@@ -62,4 +60,10 @@ export function registerOpsRoutes(app: App, deps: AppDeps): void {
       return reply.type(metrics.registry.contentType).send(await renderMetrics(metrics, config.worker.metricsBind));
     },
   );
-}
+
+  app.get(
+    '/openapi.json',
+    { schema: { operationId: 'openapi', summary: 'This OpenAPI 3.1 document', tags } },
+    async () => app.swagger(),
+  );
+};

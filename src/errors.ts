@@ -1,4 +1,7 @@
-/** Errors the visit service raises; the HTTP layer maps `code` to a status in one place. */
+/**
+ * Errors the services raise (visits, clients); the HTTP layer maps `code` to a status in one place
+ * (src/http/errors.ts).
+ */
 export type ServiceErrorCode =
   | 'not_found'
   | 'invalid_input'

@@ -1,0 +1,72 @@
+/** SSN: site visits: register one, read the whole of it, apply a lifecycle change. */
+import { requireClient } from '../../../clients/clients.js';
+import { toVisitChange } from '../../commands.js';
+import type { RoutePlugin } from '../../deps.js';
+import { notFound, siteMismatch } from '../../errors.js';
+import { errorResponses, VisitParams } from '../../schemas/common.js';
+import { ChangeBody, SsnCreateVisitBody, VisitDetailsSchema, VisitViewSchema } from '../../schemas/visits.js';
+import { shareSchema } from '../shared-schema.js';
+
+export const SSN_VISITS_TAG = 'ssn: site visits';
+
+export const ssnVisitRoutes: RoutePlugin = async (app, { deps: { db, visits, call } }) => {
+  shareSchema(app, { tags: [SSN_VISITS_TAG] });
+
+  app.post(
+    '/site-visits',
+    {
+      schema: {
+        operationId: 'ssnCreateSiteVisit',
+        summary: 'Register a visit created in Quickbase (idempotent by client and ticket number; another site for it is a 409)',
+        body: SsnCreateVisitBody,
+        response: {
+          201: { ...VisitViewSchema, description: 'Created' },
+          200: { ...VisitViewSchema, description: 'Already existed: the same visit' },
+          ...errorResponses(404, 409, 413),
+        },
+      },
+    },
+    async function createVisit(request, reply) {
+      const { clientId, clientTicketNumber, clientSiteId, quickbaseRecordId } = request.body;
+      await requireClient(db, clientId);
+      const view = await call(visits.createVisit({ clientId, clientTicketNumber, clientSiteId, quickbaseRecordId, origin: 'ssn' }));
+      if (view.clientSiteId !== clientSiteId) throw siteMismatch(view);
+      return reply.status(view.created === true ? 201 : 200).send(view);
+    },
+  );
+
+  app.get(
+    '/site-visits/:visitId',
+    {
+      schema: {
+        operationId: 'ssnGetSiteVisit',
+        summary: 'The whole visit as its workflow knows it: state, events and their delivery status',
+        params: VisitParams,
+        response: { 200: VisitDetailsSchema, ...errorResponses(404) },
+      },
+    },
+    async function getVisit(request) {
+      const { visitId } = request.params;
+      const details = await call(visits.getVisit(visitId));
+      if (!details) throw notFound('visit', visitId);
+      return details;
+    },
+  );
+
+  app.post(
+    '/site-visits/:visitId/changes',
+    {
+      schema: {
+        operationId: 'ssnApplyChange',
+        summary: 'Apply one lifecycle change (idempotent by changeId)',
+        description: 'Fields a type does not list (rep email, phone, app ID, ...) are dropped: never stored, forwarded or logged.',
+        params: VisitParams,
+        body: ChangeBody,
+        response: { 200: VisitViewSchema, ...errorResponses(404, 409, 413, 422) },
+      },
+    },
+    async function applyChange(request) {
+      return call(visits.applyChange(request.params.visitId, toVisitChange(request.body)));
+    },
+  );
+};

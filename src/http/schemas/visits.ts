@@ -1,0 +1,90 @@
+/** Visits: the client's view, creation bodies, the SSN's whole-visit details and its lifecycle changes. */
+import { Type, type Static, type TSchema } from 'typebox';
+import { FIELD_REP_NAME_MAX, VISIT_STATUSES } from '../../domain/visit.js';
+import { AnyObject, ClientId, DATE_PATTERN, DateTime, nullable, RecordId, SiteId, TicketNumber, TIME_PATTERN } from './common.js';
+
+export const VisitViewSchema = Type.Object(
+  {
+    id: Type.String({ description: 'visit_...' }),
+    clientId: Type.String(),
+    clientTicketNumber: Type.String(),
+    clientSiteId: Type.String(),
+    status: Type.Unsafe<(typeof VISIT_STATUSES)[number]>({ type: 'string', enum: [...VISIT_STATUSES] }),
+    fieldRepName: nullable(Type.String()),
+    scheduledDate: nullable(Type.String({ description: 'YYYY-MM-DD' })),
+    etaTime: nullable(Type.String({ description: 'HH:MM' })),
+    createdAt: DateTime(),
+    updatedAt: DateTime(),
+    dispatchedAt: nullable(DateTime()),
+    completedAt: nullable(DateTime()),
+    cancelledAt: nullable(DateTime()),
+  },
+  { description: 'A site visit' },
+);
+
+export const CreateVisitBody = Type.Object({ clientTicketNumber: TicketNumber, clientSiteId: SiteId }, { additionalProperties: false });
+
+export const SsnCreateVisitBody = Type.Object(
+  { clientId: ClientId, clientTicketNumber: TicketNumber, clientSiteId: SiteId, quickbaseRecordId: RecordId },
+  { additionalProperties: false },
+);
+
+export const VisitDetailsSchema = Type.Object(
+  {
+    visit: nullable(AnyObject('The full visit state')),
+    quickbaseRecordId: nullable(Type.String()),
+    deliveryState: Type.String({ description: 'ok | retrying | failed' }),
+    events: Type.Array(AnyObject('An event record: envelope, origin, status, deliveryId, lastError')),
+    appliedChangeCount: Type.Integer(),
+    lastQuickbaseModifiedAt: nullable(Type.String()),
+  },
+  { additionalProperties: true, description: 'The whole visit, as its workflow reports it' },
+);
+
+// ---- changes (SSN) -------------------------------------------------------------------------------------------
+
+const changeCommon = {
+  changeId: Type.String({ minLength: 1, maxLength: 128, description: 'Idempotency key: the same change ID is applied once' }),
+  occurredAt: Type.Optional(DateTime('When the change happened (defaults to now)')),
+};
+
+function change<K extends string, P extends Record<string, TSchema>>(type: K, props: P, description: string) {
+  return Type.Object({ ...changeCommon, type: Type.Literal(type), ...props }, { additionalProperties: false, description });
+}
+
+const changeVariants = [
+  change('assignRep', { fieldRepName: Type.String({ minLength: 1, maxLength: FIELD_REP_NAME_MAX }) }, 'Assign a field rep (name only)'),
+  change('clearRep', {}, 'The rep was removed: clients see "Awaiting reassignment"'),
+  change(
+    'schedule',
+    {
+      scheduledDate: Type.String({ pattern: DATE_PATTERN, description: 'YYYY-MM-DD' }),
+      etaTime: Type.Optional(nullable(Type.String({ pattern: TIME_PATTERN, description: 'HH:MM, 24-hour' }))),
+    },
+    'Enter or change the schedule (before dispatch)',
+  ),
+  change('dispatch', {}, 'Lock the job in and dispatch it to the rep'),
+  change('qaResult', { passed: Type.Boolean() }, 'SSN QA result; passed completes the visit'),
+  change(
+    'deliverablesTransmitted',
+    { transmissionId: Type.String({ minLength: 1, maxLength: 128 }), deliverableCount: Type.Integer({ minimum: 0 }) },
+    'Deliverables and notes were transmitted to the client',
+  ),
+  change('cancel', {}, 'Cancel the visit'),
+] as const;
+
+type ChangeVariant = Static<(typeof changeVariants)[number]>;
+
+/**
+ * A discriminated union: Ajv validates only the branch named by `type` (so `removeAdditional` cannot strip a
+ * field another branch declares), and drops everything the branch does not declare (rep email, phone, app ID).
+ */
+export const ChangeBody = Type.Unsafe<ChangeVariant>({
+  type: 'object',
+  required: ['type'],
+  discriminator: { propertyName: 'type' },
+  oneOf: changeVariants,
+  description: 'A change to apply; fields not listed for its type are ignored and never stored',
+} as unknown as TSchema);
+export type ChangeBody = ChangeVariant;
+
