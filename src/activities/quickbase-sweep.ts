@@ -13,7 +13,7 @@ import type { Db } from '../db/pool.js';
 import { advanceWatermark, readWatermark, type WatermarkKey } from '../db/sweep-queries.js';
 import { toQuickbaseRecord, type QuickbaseRecordInput } from '../http/commands.js';
 import { HttpError } from '../http/errors.js';
-import { QuickbaseRecordBody } from '../http/schemas.js';
+import { QuickbaseRecordBody } from '../http/schemas/quickbase.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { recordBodyOf, UnmappableRecord, type QuickbaseRow } from '../quickbase/fields.js';
@@ -26,7 +26,7 @@ import {
   recordsQuery,
   type RecordsQueryResponse,
 } from '../quickbase/query.js';
-import { ServiceError } from '../visits/errors.js';
+import { ServiceError } from '../errors.js';
 
 /** The intake the webhook route uses (VisitService); a test may pass its own. */
 export interface QuickbaseIntake {
@@ -216,7 +216,7 @@ export function createQuickbaseSweepActivities(deps: QuickbaseSweepDeps) {
       const field = first?.instancePath.replace(/^\//, '') || 'body';
       throw new HttpError(400, 'invalid_input', `${field} ${first?.message ?? 'is invalid'}`, { field });
     }
-    return toQuickbaseRecord(body);
+    return toQuickbaseRecord(body as QuickbaseRecordBody);
   }
 }
 

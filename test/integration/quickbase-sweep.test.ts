@@ -15,7 +15,7 @@ import type { QuickbaseRecordInput } from '../../src/http/commands.js';
 import { getVisitQuery, siteVisitWorkflowId } from '../../src/messages.js';
 import { quickbaseSweepScheduleId, SweepErrorType, type QuickbaseSweepResult } from '../../src/quickbase/messages.js';
 import { ensureQuickbaseSweepSchedule } from '../../src/quickbase/schedule.js';
-import { ServiceError } from '../../src/visits/errors.js';
+import { ServiceError } from '../../src/errors.js';
 import type { quickbaseSweepWorkflow } from '../../src/workflows/quickbase-sweep.js';
 import { Receiver } from '../helpers/receiver.js';
 import { createTestClient, startTestStack, uniqueTicket, type TestStack } from '../helpers/stack.js';
@@ -294,5 +294,73 @@ describe('the Quickbase sweep schedule', () => {
     await expect(stack.client.schedule.getHandle(quickbaseSweepScheduleId(off.temporal.taskQueue)).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
     const lines = stack.logs.records().slice(before);
     expect(lines.filter((l) => String(l.msg).startsWith('Quickbase sweep is off'))).toEqual([expect.objectContaining({ level: 30 })]);
+  });
+});
+
+describe('the Quickbase sweep through the real intake and visit workflows', () => {
+  const tableId = `t${randomUUID().slice(0, 8)}`;
+  let standIn: QuickbaseStandIn;
+  let stack: TestStack;
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    standIn = await QuickbaseStandIn.start({ realmHostname: REALM, userToken: TOKEN, tableId });
+    receiver = await Receiver.start();
+    stack = await startTestStack(sweepEnv(standIn, tableId)); // the worker's own wiring: VisitService.acceptQuickbaseRecord
+  });
+
+  afterAll(async () => {
+    await stack?.shutdown();
+    await standIn?.close();
+    await receiver?.close();
+  });
+
+  const eventTypes = (ticket: string) =>
+    receiver.requests
+      .map((r) => JSON.parse(r.body) as { type: string; data: { clientTicketNumber?: string } })
+      .filter((e) => e.data.clientTicketNumber === ticket)
+      .map((e) => e.type);
+
+  it('applies records no webhook brought, publishing each lifecycle event once; a second sweep changes nothing', async () => {
+    const { clientId } = await createTestClient(stack.db, { webhookUrl: `${receiver.url}/hooks` });
+    const [ticketA, ticketB] = [uniqueTicket('E2EA'), uniqueTicket('E2EB')];
+    const a = standIn.write(record(ticketA, { clientId }));
+    standIn.change(a.recordId, { dispatched: true }); // two changes, neither sent by webhook: the sweep sees the newest
+    standIn.write(record(ticketB, { clientId, scheduleDate: null, etaTime: null }));
+
+    const first = await runSweep(stack);
+    expect(first.result).toMatchObject({ read: 2, accepted: 2, rejected: 0, invalid: 0 });
+    await receiver.waitForRequests(6, (r) => r.headers['x-ssn-event-type'] !== undefined);
+    await waitFor(() => eventTypes(ticketA).length === 4 && eventTypes(ticketB).length === 2, { what: 'the visits to publish their events' });
+    expect(eventTypes(ticketA)).toEqual(['ticket.created', 'rep.assigned', 'job.scheduled', 'job.dispatched']);
+    expect(eventTypes(ticketB)).toEqual(['ticket.created', 'rep.assigned']);
+
+    const visit = (ticket: string) => stack.client.workflow.getHandle(siteVisitWorkflowId(clientId, ticket)).query(getVisitQuery);
+    const before = { a: await visit(ticketA), b: await visit(ticketB) };
+    expect(before.a.visit).toMatchObject({ status: 'Dispatched', fieldRepName: 'Dana Field', scheduledDate: '2026-04-10', etaTime: '09:30' });
+    expect(before.a.quickbaseRecordId).toBe(String(a.recordId));
+
+    const second = await runSweep(stack);
+    expect(second.result.accepted).toBe(2); // within the overlap: fed again, and ignored by the visits
+    const after = await waitFor(
+      async () => {
+        const [da, db] = [await visit(ticketA), await visit(ticketB)];
+        return da.intake.length === 2 && db.intake.length === 2 && da.pendingIntake.length === 0 && db.pendingIntake.length === 0 ? { a: da, b: db } : undefined;
+      },
+      { what: 'both visits to take the second sweep' },
+    );
+    expect(after.a.intake.map((o) => o.status)).toEqual(['applied', 'duplicate']);
+    expect(after.b.intake.map((o) => o.status)).toEqual(['applied', 'duplicate']);
+    expect(after.a.events.map((e) => e.envelope.id)).toEqual(before.a.events.map((e) => e.envelope.id));
+    expect(after.b.events.map((e) => e.envelope.id)).toEqual(before.b.events.map((e) => e.envelope.id));
+    expect(after.a.visit).toEqual(before.a.visit);
+
+    for (const workflowId of [first.workflowId, second.workflowId, siteVisitWorkflowId(clientId, ticketA)]) {
+      const text = await historyText(stack, workflowId);
+      expect(text).not.toContain(TOKEN);
+      expect(text).not.toContain(REP_EMAIL);
+    }
+    expect(stack.logs.text).not.toContain(TOKEN);
+    expect(stack.logs.text).not.toContain(REP_EMAIL);
   });
 });
