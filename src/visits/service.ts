@@ -14,14 +14,12 @@ import type { Logger } from '../logger.js';
 import {
   applyChangeSignal,
   applyChangeUpdate,
-  applyQuickbaseSnapshotUpdate,
   createVisitSignal,
   assertKeyPart,
   createVisitUpdate,
   ErrorType,
   getVisitQuery,
   InvalidVisitKeyError,
-  quickbaseChangeId,
   quickbaseRecordSignal,
   redeliveryWorkflowId,
   SA,
@@ -159,31 +157,6 @@ export class VisitService {
       }
       throw err;
     }
-  }
-
-  /** Creates the visit if needed, then applies everything the record implies, all or nothing. */
-  async applyQuickbaseRecord(input: {
-    clientId: string;
-    clientTicketNumber: string;
-    clientSiteId: string;
-    snapshot: QuickbaseSnapshot;
-  }): Promise<VisitView> {
-    const created = await this.createVisit({
-      clientId: input.clientId,
-      clientTicketNumber: input.clientTicketNumber,
-      clientSiteId: input.clientSiteId,
-      origin: 'ssn',
-      quickbaseRecordId: input.snapshot.recordId,
-    });
-    const view = await this.call(() =>
-      this.deps.client.workflow
-        .getHandle(this.workflowIdOf(input.clientId, input.clientTicketNumber))
-        .executeUpdate(applyQuickbaseSnapshotUpdate, {
-          args: [input.snapshot],
-          updateId: quickbaseChangeId(input.snapshot),
-        }),
-    );
-    return { ...view, created: created.created };
   }
 
   // ---- durable intake: accepted by Temporal alone (signal / signal-with-start), applied by the workflow ----

@@ -11,6 +11,7 @@ import type { VisitDetails, VisitView } from '../../src/messages.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createScratchDb, type ScratchDb } from '../helpers/db.js';
 import { LogCapture } from '../helpers/logs.js';
+import type { IntakeReceipt } from '../../src/visits/service.js';
 
 export const SSN_TOKEN = 'test-ssn-service-token-0123456789';
 
@@ -64,6 +65,18 @@ export function details(state: VisitState | null): VisitDetails {
   return { visit: state, quickbaseRecordId: null, deliveryState: 'ok', events: [], appliedChangeCount: 0, lastQuickbaseModifiedAt: null, rejections: [], intake: [], pendingIntake: [] };
 }
 
+export const FAKE_INTAKE_ID = 'int_0123456789abcdef0123456789abcdef';
+
+export function receipt(clientId: string, clientTicketNumber: string, visitId: string | null = null): IntakeReceipt {
+  return {
+    intakeId: FAKE_INTAKE_ID,
+    workflowId: `site-visit:${clientId}:${clientTicketNumber}`,
+    visitId,
+    status: 'accepted',
+    statusUrl: `/ssn/v1/clients/${clientId}/tickets/${clientTicketNumber}/intake/${FAKE_INTAKE_ID}`,
+  };
+}
+
 export type FakeVisits = { [K in keyof VisitServiceLike]: ReturnType<typeof vi.fn<VisitServiceLike[K]>> };
 
 export function fakeVisits(): FakeVisits {
@@ -72,9 +85,17 @@ export function fakeVisits(): FakeVisits {
       visitView({ clientId: input.clientId, clientTicketNumber: input.clientTicketNumber, clientSiteId: input.clientSiteId }),
     ),
     applyChange: vi.fn<VisitServiceLike['applyChange']>(async () => visitView({ created: false })),
-    applyQuickbaseRecord: vi.fn<VisitServiceLike['applyQuickbaseRecord']>(async (input) =>
-      visitView({ clientId: input.clientId, clientTicketNumber: input.clientTicketNumber, created: false }),
-    ),
+    acceptQuickbaseRecord: vi.fn<VisitServiceLike['acceptQuickbaseRecord']>(async (input) => receipt(input.clientId, input.clientTicketNumber)),
+    acceptCreate: vi.fn<VisitServiceLike['acceptCreate']>(async (input) => receipt(input.clientId, input.clientTicketNumber)),
+    acceptChange: vi.fn<VisitServiceLike['acceptChange']>(async () => receipt('acme', 'CLIENT-TKT-1001', 'visit_1')),
+    intakeStatus: vi.fn<VisitServiceLike['intakeStatus']>(async (_clientId, _ticket, intakeId) => ({
+      intakeId,
+      workflowId: 'site-visit:acme:CLIENT-TKT-1001',
+      visitId: 'visit_1',
+      status: 'applied',
+      at: '2026-04-03T16:19:31.000Z',
+      rejection: null,
+    })),
     findVisit: vi.fn<VisitServiceLike['findVisit']>(async () => null),
     getVisit: vi.fn<VisitServiceLike['getVisit']>(async () => null),
     redeliverEvent: vi.fn<VisitServiceLike['redeliverEvent']>(async () => ({ deliveryId: 'dlv_1' })),

@@ -44,6 +44,7 @@ describe('/openapi.json', () => {
         'GET /ssn/v1/site-visits/{visitId}',
         'POST /ssn/v1/site-visits/{visitId}/changes',
         'POST /ssn/v1/quickbase/records',
+        'GET /ssn/v1/clients/{clientId}/tickets/{clientTicketNumber}/intake/{intakeId}',
         'POST /ssn/v1/site-visits/{visitId}/redeliver',
         'GET /healthz',
         'GET /readyz',

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ServiceError } from '../../src/errors.js';
-import { bearer, details, errorOf, registerClient, ssn, startHarness, visitState, visitView, type Harness } from './harness.js';
+import { bearer, details, errorOf, FAKE_INTAKE_ID, receipt, registerClient, ssn, startHarness, visitState, visitView, type Harness } from './harness.js';
 
 let h: Harness;
 let acmeKey: string;
@@ -369,6 +369,45 @@ describe('POST /ssn/v1/site-visits', () => {
   });
 });
 
+describe('Prefer: respond-async on SSN creations and changes', () => {
+  const async = { ...ssn, prefer: 'respond-async, wait=5' };
+
+  it('accepts a creation durably: 202, the receipt, Location and Preference-Applied; the synchronous path is not taken', async () => {
+    const payload = { clientId: 'acme', clientTicketNumber: 'T-A1', clientSiteId: 'S-1', quickbaseRecordId: '4712' };
+    const res = await h.app.inject({ method: 'POST', url: '/ssn/v1/site-visits', headers: async, payload });
+    expect(res.statusCode).toBe(202);
+    expect(res.headers['preference-applied']).toBe('respond-async');
+    expect(res.headers.location).toBe(receipt('acme', 'T-A1').statusUrl);
+    expect(res.json()).toEqual(receipt('acme', 'T-A1'));
+    expect(h.visits.acceptCreate).toHaveBeenCalledWith({ ...payload, origin: 'ssn' });
+    expect(h.visits.createVisit).not.toHaveBeenCalled();
+  });
+
+  it('accepts a change durably with only its known fields; bad input is still answered at once and nothing is accepted', async () => {
+    const url = '/ssn/v1/site-visits/visit_1/changes';
+    const res = await h.app.inject({ method: 'POST', url, headers: async, payload: { changeId: 'chg-a', type: 'dispatch', repEmail: 'x@example.com' } });
+    expect(res.statusCode).toBe(202);
+    expect(h.visits.acceptChange).toHaveBeenCalledWith('visit_1', { changeId: 'chg-a', origin: 'ssn', command: { type: 'dispatch' } });
+    expect(h.visits.applyChange).not.toHaveBeenCalled();
+    const impossible = await h.app.inject({ method: 'POST', url, headers: async, payload: { changeId: 'chg-b', type: 'schedule', scheduledDate: '2026-02-30' } });
+    expect(impossible.statusCode).toBe(422);
+    const blank = await h.app.inject({ method: 'POST', url, headers: async, payload: { changeId: 'chg-c', type: 'assignRep', fieldRepName: '   ' } });
+    expect(blank.statusCode).toBe(400);
+    expect(h.visits.acceptChange).toHaveBeenCalledTimes(1);
+  });
+
+  it('stays synchronous without the preference (or with another one)', async () => {
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/ssn/v1/site-visits/visit_1/changes',
+      headers: { ...ssn, prefer: 'return=minimal' },
+      payload: { changeId: 'chg-s', type: 'dispatch' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(h.visits.acceptChange).not.toHaveBeenCalled();
+  });
+});
+
 describe('POST /ssn/v1/quickbase/records', () => {
   const record = (over: Record<string, unknown> = {}) => ({
     recordId: 4711,
@@ -393,8 +432,8 @@ describe('POST /ssn/v1/quickbase/records', () => {
 
   it('builds the snapshot from known fields only: contact details are not forwarded or logged', async () => {
     const res = await post(record({ repCellPhone: '555-0142', notes: 'call 555-0143' }));
-    expect(res.statusCode).toBe(200);
-    expect(h.visits.applyQuickbaseRecord).toHaveBeenCalledWith({
+    expect(res.statusCode).toBe(202);
+    expect(h.visits.acceptQuickbaseRecord).toHaveBeenCalledWith({
       clientId: 'acme',
       clientTicketNumber: 'CLIENT-TKT-1001',
       clientSiteId: 'STORE-100',
@@ -410,7 +449,7 @@ describe('POST /ssn/v1/quickbase/records', () => {
         cancelled: false,
       },
     });
-    const forwarded = JSON.stringify(h.visits.applyQuickbaseRecord.mock.calls);
+    const forwarded = JSON.stringify(h.visits.acceptQuickbaseRecord.mock.calls);
     for (const secret of ['pat.field@example.com', '555-0100', 'APP-998877', '555-0142', '555-0143']) {
       expect(forwarded).not.toContain(secret);
       expect(h.logs.text).not.toContain(secret);
@@ -419,16 +458,27 @@ describe('POST /ssn/v1/quickbase/records', () => {
 
   it('reads QA and deliverables; an empty rep is null (awaiting reassignment)', async () => {
     await post(record({ repName: '', repEmail: null, qaStatus: 'passed', deliverablesTransmittedAt: '2026-04-12T10:00:00Z', deliverableCount: 5 }));
-    expect(h.visits.applyQuickbaseRecord.mock.calls[0]![0].snapshot).toMatchObject({
+    expect(h.visits.acceptQuickbaseRecord.mock.calls[0]![0].snapshot).toMatchObject({
       fieldRepName: null,
       qaStatus: 'passed',
       deliverablesTransmitted: { transmittedAt: '2026-04-12T10:00:00.000Z', deliverableCount: 5 },
     });
   });
 
-  it('answers 201 when the record created the visit', async () => {
-    h.visits.applyQuickbaseRecord.mockResolvedValueOnce(visitView({ created: true }));
-    expect((await post(record())).statusCode).toBe(201);
+  it('answers 202 with the receipt, Location pointing at the outcome', async () => {
+    const res = await post(record());
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual(receipt('acme', 'CLIENT-TKT-1001'));
+    expect(res.headers.location).toBe(receipt('acme', 'CLIENT-TKT-1001').statusUrl);
+  });
+
+  it('reads an intake outcome at the receipt\'s statusUrl', async () => {
+    const res = await h.app.inject({ method: 'GET', url: receipt('acme', 'CLIENT-TKT-1001').statusUrl, headers: ssn });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ intakeId: FAKE_INTAKE_ID, status: 'applied', visitId: 'visit_1' });
+    expect(h.visits.intakeStatus).toHaveBeenCalledWith('acme', 'CLIENT-TKT-1001', FAKE_INTAKE_ID);
+    const bad = await h.app.inject({ method: 'GET', url: '/ssn/v1/clients/acme/tickets/T-1/intake/nope', headers: ssn });
+    expect(bad.statusCode).toBe(400);
   });
 
   it('answers 422 for an impossible schedule date or ETA, 400 for a missing field, before the service', async () => {
@@ -443,15 +493,16 @@ describe('POST /ssn/v1/quickbase/records', () => {
     const qa = await post(record({ qaStatus: 'maybe' }));
     expect(qa.statusCode).toBe(400);
     expect(errorOf(qa).details.field).toBe('qaStatus');
-    expect(h.visits.applyQuickbaseRecord).not.toHaveBeenCalled();
+    expect(h.visits.acceptQuickbaseRecord).not.toHaveBeenCalled();
   });
 
-  it('answers 404 for an unknown client and 409 for an invalid transition', async () => {
+  it('answers the edge checks synchronously: 404 for an unknown client, 409 for a record bound to another visit', async () => {
+    h.visits.acceptQuickbaseRecord.mockRejectedValueOnce(new ServiceError('not_found', 'client nobody not found'));
     expect((await post(record({ clientId: 'nobody' }))).statusCode).toBe(404);
-    h.visits.applyQuickbaseRecord.mockRejectedValueOnce(new ServiceError('invalid_transition', 'visit is Completed: a completed visit cannot be cancelled'));
-    const res = await post(record({ cancelled: true }));
+    h.visits.acceptQuickbaseRecord.mockRejectedValueOnce(new ServiceError('conflict', 'Quickbase record 4711 is linked to another visit (visit_9)'));
+    const res = await post(record());
     expect(res.statusCode).toBe(409);
-    expect(errorOf(res).message).toContain('Completed');
+    expect(errorOf(res).message).toContain('another visit');
   });
 });
 

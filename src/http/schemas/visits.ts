@@ -37,6 +37,9 @@ export const VisitDetailsSchema = Type.Object(
     events: Type.Array(AnyObject('An event record: envelope, origin, status, deliveryId, lastError')),
     appliedChangeCount: Type.Integer(),
     lastQuickbaseModifiedAt: nullable(Type.String()),
+    rejections: Type.Array(AnyObject('An accepted change the lifecycle refused: intakeId, source, changeId, changeType, reason, message, at')),
+    intake: Type.Array(AnyObject('A recent intake outcome: intakeId, source, changeId, status (applied | duplicate | stale | rejected), at')),
+    pendingIntake: Type.Array(Type.String({ description: 'int_...' }), { description: 'Accepted intake not applied yet' }),
   },
   { additionalProperties: true, description: 'The whole visit, as its workflow reports it' },
 );
@@ -88,3 +91,49 @@ export const ChangeBody = Type.Unsafe<ChangeVariant>({
 } as unknown as TSchema);
 export type ChangeBody = ChangeVariant;
 
+
+// ---- durable intake (202 Accepted) -----------------------------------------------------------------------------
+
+export const IntakeReceiptSchema = Type.Object(
+  {
+    intakeId: Type.String({ description: 'int_...: this accepted item' }),
+    workflowId: Type.String({ description: "The visit's workflow ID (site-visit:<clientId>:<clientTicketNumber>)" }),
+    visitId: nullable(Type.String({ description: 'Known when the visit existed at acceptance; a new visit gets its ID from its workflow' })),
+    status: Type.Literal('accepted'),
+    statusUrl: Type.String({ description: 'GET it (SSN token) for what became of this item' }),
+  },
+  { description: 'Durably accepted by Temporal: the visit applies it when a worker runs it' },
+);
+
+const IntakeRejectionSchema = Type.Object({
+  intakeId: Type.String(),
+  source: Type.String({ description: 'quickbase | ssn' }),
+  changeId: Type.String(),
+  changeType: Type.String({ description: 'The refused command (schedule, dispatch, ..., quickbaseRecord, createVisit)' }),
+  reason: Type.String({ description: 'InvalidTransition | InvalidInput | Conflict | ...' }),
+  message: Type.String(),
+  at: DateTime(),
+});
+
+export const IntakeStatusSchema = Type.Object(
+  {
+    intakeId: Type.String(),
+    workflowId: Type.String(),
+    visitId: nullable(Type.String()),
+    status: Type.Unsafe<string>({ type: 'string', enum: ['pending', 'applied', 'duplicate', 'stale', 'rejected'] }),
+    at: nullable(DateTime()),
+    rejection: nullable(IntakeRejectionSchema),
+  },
+  { description: 'What became of an accepted intake item' },
+);
+
+export const IntakeParams = Type.Object({
+  clientId: ClientId,
+  clientTicketNumber: TicketNumber,
+  intakeId: Type.String({ pattern: '^int_[0-9a-f]{32}$', description: 'int_...' }),
+});
+
+/** RFC 7240: `Prefer: respond-async` asks for 202 once the item is durably accepted. */
+export const PreferHeaders = Type.Object({
+  prefer: Type.Optional(Type.String({ maxLength: 200, description: '`respond-async`: answer 202 once Temporal has durably accepted the request' })),
+});

@@ -4,7 +4,8 @@ import { toVisitChange } from '../../commands.js';
 import type { RoutePlugin } from '../../deps.js';
 import { notFound, siteMismatch } from '../../errors.js';
 import { errorResponses, VisitParams } from '../../schemas/common.js';
-import { ChangeBody, SsnCreateVisitBody, VisitDetailsSchema, VisitViewSchema } from '../../schemas/visits.js';
+import { ChangeBody, IntakeReceiptSchema, PreferHeaders, SsnCreateVisitBody, VisitDetailsSchema, VisitViewSchema } from '../../schemas/visits.js';
+import { accepted, prefersAsync } from '../../prefer.js';
 import { shareSchema } from '../shared-schema.js';
 
 export const SSN_VISITS_TAG = 'ssn: site visits';
@@ -18,16 +19,23 @@ export const ssnVisitRoutes: RoutePlugin = async (app, { deps: { db, visits, cal
       schema: {
         operationId: 'ssnCreateSiteVisit',
         summary: 'Register a visit created in Quickbase (idempotent by client and ticket number; another site for it is a 409)',
+        description: 'With `Prefer: respond-async`, answered 202 once Temporal has durably accepted the creation (no worker needed); the outcome is read at the statusUrl.',
+        headers: PreferHeaders,
         body: SsnCreateVisitBody,
         response: {
           201: { ...VisitViewSchema, description: 'Created' },
           200: { ...VisitViewSchema, description: 'Already existed: the same visit' },
+          202: IntakeReceiptSchema,
           ...errorResponses(404, 409, 413),
         },
       },
     },
     async function createVisit(request, reply) {
       const { clientId, clientTicketNumber, clientSiteId, quickbaseRecordId } = request.body;
+      if (prefersAsync(request)) {
+        const receipt = await call(visits.acceptCreate({ clientId, clientTicketNumber, clientSiteId, quickbaseRecordId, origin: 'ssn' }));
+        return accepted(reply, receipt, true);
+      }
       await requireClient(db, clientId);
       const view = await call(visits.createVisit({ clientId, clientTicketNumber, clientSiteId, quickbaseRecordId, origin: 'ssn' }));
       if (view.clientSiteId !== clientSiteId) throw siteMismatch(view);
@@ -59,14 +67,18 @@ export const ssnVisitRoutes: RoutePlugin = async (app, { deps: { db, visits, cal
       schema: {
         operationId: 'ssnApplyChange',
         summary: 'Apply one lifecycle change (idempotent by changeId)',
-        description: 'Fields a type does not list (rep email, phone, app ID, ...) are dropped: never stored, forwarded or logged.',
+        description:
+          'Fields a type does not list (rep email, phone, app ID, ...) are dropped: never stored, forwarded or logged. With `Prefer: respond-async`, answered 202 once Temporal has durably accepted the change (no worker needed); a change the lifecycle then refuses is recorded on the visit.',
+        headers: PreferHeaders,
         params: VisitParams,
         body: ChangeBody,
-        response: { 200: VisitViewSchema, ...errorResponses(404, 409, 413, 422) },
+        response: { 200: VisitViewSchema, 202: IntakeReceiptSchema, ...errorResponses(404, 409, 413, 422) },
       },
     },
-    async function applyChange(request) {
-      return call(visits.applyChange(request.params.visitId, toVisitChange(request.body)));
+    async function applyChange(request, reply) {
+      const change = toVisitChange(request.body);
+      if (prefersAsync(request)) return accepted(reply, await call(visits.acceptChange(request.params.visitId, change)), true);
+      return call(visits.applyChange(request.params.visitId, change));
     },
   );
 };

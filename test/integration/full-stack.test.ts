@@ -6,7 +6,7 @@ import type { EventEnvelope } from '../../src/messages.js';
 import { Receiver } from '../helpers/receiver.js';
 import { startTestStack, uniqueTicket, type TestStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
-import { bearer, errorOf, ssn } from './harness.js';
+import { bearer, errorOf, ssn } from '../http/harness.js';
 
 let stack: TestStack;
 let receiver: Receiver;
@@ -104,7 +104,7 @@ describe('client API over Temporal', () => {
     expect(JSON.stringify(receiver.requests.map((r) => r.body))).not.toContain('dana@example.com');
   });
 
-  it('applies a Quickbase record: creates the visit (201) and drops rep contact details', async () => {
+  it('accepts a Quickbase record (202), then the visit applies it, creating the visit; rep contact details dropped', async () => {
     const ticket = uniqueTicket();
     const record = {
       recordId: 90210,
@@ -125,8 +125,15 @@ describe('client API over Temporal', () => {
       cancelled: false,
     };
     const res = await app.inject({ method: 'POST', url: '/ssn/v1/quickbase/records', headers: ssn, payload: record });
-    expect(res.statusCode).toBe(201);
-    expect(res.json()).toMatchObject({ clientTicketNumber: ticket, status: 'Scheduled', fieldRepName: 'Quinn Base', scheduledDate: '2026-05-01' });
+    expect(res.statusCode).toBe(202);
+    const { statusUrl } = res.json<{ statusUrl: string }>();
+    const outcome = await waitFor(async () => {
+      const status = await app.inject({ method: 'GET', url: statusUrl, headers: ssn });
+      return status.statusCode === 200 && status.json<{ status: string; visitId: string }>().status !== 'pending' && status.json<{ status: string; visitId: string }>();
+    }, { what: 'the record applied' });
+    expect(outcome.status).toBe('applied');
+    const visit = await app.inject({ method: 'GET', url: `/ssn/v1/site-visits/${outcome.visitId}`, headers: ssn });
+    expect(visit.json()).toMatchObject({ visit: { clientTicketNumber: ticket, status: 'Scheduled', fieldRepName: 'Quinn Base', scheduledDate: '2026-05-01' } });
     for (const secret of ['quinn@example.com', '555-0177', 'APP-42']) expect(stack.logs.text).not.toContain(secret);
   });
 
