@@ -14,6 +14,7 @@ import { startDevServer } from '../src/dev/local.js';
 import { startApi } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
+import { ensureQuickbaseSweepSchedule } from '../src/quickbase/schedule.js';
 import { installRuntime } from '../src/runtime.js';
 import { connectClient, connectWorker } from '../src/temporal/connect.js';
 import { VisitService } from '../src/visits/service.js';
@@ -90,6 +91,10 @@ async function main(): Promise<void> {
   const metrics = createMetrics();
   const worker = await createSiteVisitWorker({ config, connection: workerConnection, client, db, logger, metrics });
   const running = worker.run();
+  // As the worker does at start: the Quickbase sweep's schedule when QUICKBASE_* are set, else one "off" line.
+  void ensureQuickbaseSweepSchedule({ client, config, logger }).catch((err: unknown) =>
+    logger.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'could not create the Quickbase sweep schedule'),
+  );
   const visits = new VisitService({ client, db, config, logger });
   const api = await startApi({ config, db, client, visits, logger, metrics });
 
