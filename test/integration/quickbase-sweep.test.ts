@@ -227,11 +227,16 @@ describe('the Quickbase sweep (recording intake)', () => {
   it('retries the page while the intake is unavailable; the watermark waits for it', async () => {
     const written = [standIn.write(record(uniqueTicket('UN'))), standIn.write(record(uniqueTicket('UN')))];
     let refusals = 0;
-    intake.refuse = (input) =>
-      input.snapshot.recordId === String(written[1]!.recordId) && refusals++ < 2 ? new ServiceError('unavailable', 'Temporal did not answer in time') : undefined;
+    const whileRefused: Promise<string | null>[] = [];
+    intake.refuse = (input) => {
+      if (input.snapshot.recordId !== String(written[1]!.recordId) || refusals++ >= 2) return undefined;
+      whileRefused.push(watermark());
+      return new ServiceError('unavailable', 'Temporal did not answer in time');
+    };
 
     const { result } = await runSweep(stack);
     expect(refusals).toBe(3);
+    expect(await Promise.all(whileRefused)).toEqual([null, null]); // the page's first record was taken, but not the page
     expect(result).toMatchObject({ read: 2, accepted: 2 });
     expect(intake.applications).toBe(2);
     expect(await watermark()).toBe(written[1]!.dateModified);
