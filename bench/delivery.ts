@@ -21,7 +21,7 @@ import { PAYLOAD_VERSION } from '../src/messages.js';
 import { createMetrics } from '../src/metrics.js';
 import { packageVersion } from '../src/worker.js';
 import { Cleanups, cpuSnapshot, startBenchPostgres } from './infra.js';
-import { startReceiver } from './receiver.js';
+import { startVerifyingReceiver } from './receiver.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,7 +43,7 @@ try {
   cleanups.add('postgres pool', () => db.end());
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
   let delivered = 0;
-  const receiver = await startReceiver({ secretOf: () => secret, onEvent: () => void delivered++ });
+  const receiver = await startVerifyingReceiver({ secretOf: () => secret, onEvent: () => void delivered++ });
   cleanups.add('receiver', () => receiver.close());
   const clientId = 'bench-delivery';
   await db.query('INSERT INTO clients (client_id, name, api_enabled, webhook_url) VALUES ($1, $1, true, $2)', [clientId, receiver.url(clientId)]);

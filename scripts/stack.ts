@@ -9,16 +9,14 @@ import path from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
-import { createPool } from '../src/db/pool.js';
 import { startDevServer } from '../src/dev/local.js';
 import { startApi } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
-import { ensureQuickbaseSweepSchedule } from '../src/quickbase/schedule.js';
 import { installRuntime } from '../src/runtime.js';
-import { connectClient, connectWorker } from '../src/temporal/connect.js';
 import { VisitService } from '../src/visits/service.js';
-import { createSiteVisitWorker, packageVersion } from '../src/worker.js';
+import { packageVersion } from '../src/worker.js';
+import { startWorker } from '../src/worker/start.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DATA = path.join(ROOT, '.data');
@@ -85,24 +83,15 @@ async function main(): Promise<void> {
   say(`Migrations: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
 
   installRuntime(config, logger, { handleSignals: false });
-  const db = createPool(config.databaseUrl!, config.databasePoolSize);
-  const { connection, client } = await connectClient(config);
-  const workerConnection = await connectWorker(config);
   const metrics = createMetrics();
-  const worker = await createSiteVisitWorker({ config, connection: workerConnection, client, db, logger, metrics });
-  const running = worker.run();
-  // As the worker does at start: the Quickbase sweep's schedule when QUICKBASE_* are set, else one "off" line.
-  void ensureQuickbaseSweepSchedule({ client, config, logger }).catch((err: unknown) =>
-    logger.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'could not create the Quickbase sweep schedule'),
-  );
+  const worker = await startWorker(config, { logger, metrics });
+  const { client, db } = worker;
   const visits = new VisitService({ client, db, config, logger });
   const api = await startApi({ config, db, client, visits, logger, metrics });
 
   cleanups.unshift(async () => {
     await api.close();
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running;
-    await Promise.allSettled([db.end(), workerConnection.close(), connection.close()]);
+    await worker.shutdown();
   });
 
   say('');

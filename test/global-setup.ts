@@ -12,7 +12,7 @@ import './provided.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createScratchDatabase, freePort, startDevServer } from '../src/dev/local.js';
-import { WORKFLOWS_PATH } from '../src/worker.js';
+import { WORKFLOWS_PATH } from '../src/worker/start.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { VisitState } from '../domain/visit.js';
 import { ErrorType, type Origin } from '../messages.js';
 import { newVisitId } from '../ids.js';
+import type { Db } from '../db/pool.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface RegisterVisitInput {
@@ -47,7 +48,7 @@ export function createRegistryActivities({ db }: Pick<ActivityDeps, 'db'>) {
      * retries and racing runs get the same visit ID and at most one of them announces.
      */
     async registerVisit(input: RegisterVisitInput): Promise<RegisterVisitResult> {
-      const row = await upsertVisit(input);
+      const row = await upsertVisit(db, input);
       let announce = row.announced_event_id === input.ticketCreatedEventId;
       if (row.announced_event_id === null) {
         const claimed = await db.query(
@@ -58,7 +59,7 @@ export function createRegistryActivities({ db }: Pick<ActivityDeps, 'db'>) {
       }
       let quickbaseRecordId = row.quickbase_record_id;
       if (quickbaseRecordId === null && input.quickbaseRecordId !== null) {
-        quickbaseRecordId = await linkRecord(row.visit_id, input.quickbaseRecordId);
+        quickbaseRecordId = await linkRecord(db, row.visit_id, input.quickbaseRecordId);
       }
       return {
         visitId: row.visit_id,
@@ -72,7 +73,7 @@ export function createRegistryActivities({ db }: Pick<ActivityDeps, 'db'>) {
     },
 
     async linkQuickbaseRecord(input: { visitId: string; quickbaseRecordId: string }): Promise<string> {
-      return linkRecord(input.visitId, input.quickbaseRecordId);
+      return linkRecord(db, input.visitId, input.quickbaseRecordId);
     },
 
     /** Keeps the visit's last state once its workflow completes, for reads after retention. */
@@ -83,64 +84,64 @@ export function createRegistryActivities({ db }: Pick<ActivityDeps, 'db'>) {
       ]);
     },
   };
+}
 
-  /** Inserts the registry row, or finds the existing one; `inserted` says which. */
-  async function upsertVisit(input: RegisterVisitInput): Promise<VisitRow> {
-    // A racing insert committed after this statement's snapshot shows up on the next try.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const { rows } = await db.query<VisitRow>(
-          `WITH ins AS (
-             INSERT INTO visits (visit_id, client_id, client_ticket_number, client_site_id, quickbase_record_id,
-                                 workflow_id, origin, announced_event_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (client_id, client_ticket_number) DO NOTHING
-             RETURNING visit_id, client_site_id, quickbase_record_id, created_at, announced_event_id, final_state, true AS inserted
-           )
-           SELECT * FROM ins
-           UNION ALL
-           SELECT visit_id, client_site_id, quickbase_record_id, created_at, announced_event_id, final_state, false AS inserted
-             FROM visits WHERE client_id = $2 AND client_ticket_number = $3
-           LIMIT 1`,
-          [
-            newVisitId(),
-            input.clientId,
-            input.clientTicketNumber,
-            input.clientSiteId,
-            input.quickbaseRecordId,
-            input.workflowId,
-            input.origin,
-            input.ticketCreatedEventId,
-          ],
-        );
-        if (rows[0]) return rows[0];
-      } catch (err) {
-        if (isUniqueViolation(err)) {
-          throw ApplicationFailure.nonRetryable('quickbaseRecordId is already linked to another visit', ErrorType.Conflict);
-        }
-        throw err;
-      }
-    }
-    throw new Error('the visit registry returned no row');
-  }
-
-  async function linkRecord(visitId: string, quickbaseRecordId: string): Promise<string> {
+/** Inserts the registry row, or finds the existing one; `inserted` says which. */
+async function upsertVisit(db: Db, input: RegisterVisitInput): Promise<VisitRow> {
+  // A racing insert committed after this statement's snapshot shows up on the next try.
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const { rows } = await db.query<{ quickbase_record_id: string }>(
-        `UPDATE visits SET quickbase_record_id = COALESCE(quickbase_record_id, $2) WHERE visit_id = $1
-         RETURNING quickbase_record_id`,
-        [visitId, quickbaseRecordId],
+      const { rows } = await db.query<VisitRow>(
+        `WITH ins AS (
+           INSERT INTO visits (visit_id, client_id, client_ticket_number, client_site_id, quickbase_record_id,
+                               workflow_id, origin, announced_event_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (client_id, client_ticket_number) DO NOTHING
+           RETURNING visit_id, client_site_id, quickbase_record_id, created_at, announced_event_id, final_state, true AS inserted
+         )
+         SELECT * FROM ins
+         UNION ALL
+         SELECT visit_id, client_site_id, quickbase_record_id, created_at, announced_event_id, final_state, false AS inserted
+           FROM visits WHERE client_id = $2 AND client_ticket_number = $3
+         LIMIT 1`,
+        [
+          newVisitId(),
+          input.clientId,
+          input.clientTicketNumber,
+          input.clientSiteId,
+          input.quickbaseRecordId,
+          input.workflowId,
+          input.origin,
+          input.ticketCreatedEventId,
+        ],
       );
-      const linked = rows[0]?.quickbase_record_id;
-      if (linked !== quickbaseRecordId) {
-        throw ApplicationFailure.nonRetryable('the visit is linked to a different Quickbase record', ErrorType.Conflict);
-      }
-      return linked;
+      if (rows[0]) return rows[0];
     } catch (err) {
       if (isUniqueViolation(err)) {
         throw ApplicationFailure.nonRetryable('quickbaseRecordId is already linked to another visit', ErrorType.Conflict);
       }
       throw err;
     }
+  }
+  throw new Error('the visit registry returned no row');
+}
+
+async function linkRecord(db: Db, visitId: string, quickbaseRecordId: string): Promise<string> {
+  try {
+    const { rows } = await db.query<{ quickbase_record_id: string }>(
+      `UPDATE visits SET quickbase_record_id = COALESCE(quickbase_record_id, $2) WHERE visit_id = $1
+       RETURNING quickbase_record_id`,
+      [visitId, quickbaseRecordId],
+    );
+    const linked = rows[0]?.quickbase_record_id;
+    if (linked !== quickbaseRecordId) {
+      throw ApplicationFailure.nonRetryable('the visit is linked to a different Quickbase record', ErrorType.Conflict);
+    }
+    return linked;
+  } catch (err) {
+    if (isUniqueViolation(err)) {
+      throw ApplicationFailure.nonRetryable('quickbaseRecordId is already linked to another visit', ErrorType.Conflict);
+    }
+    throw err;
   }
 }

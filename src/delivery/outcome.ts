@@ -30,6 +30,12 @@ export function refusedScheme(): AttemptOutcome {
   return { kind: 'refused', errorClass: 'refused_scheme', metric: 'refused' };
 }
 
+/** The message of a failed attempt's ApplicationFailure: the status code or the error class, nothing the endpoint said. */
+export function failureMessage(outcome: AttemptOutcome, statusCode: number | null): string {
+  if (statusCode !== null) return `webhook endpoint returned HTTP ${statusCode}`;
+  return `webhook attempt failed: ${outcome.errorClass}`;
+}
+
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 const NETWORK_CLASSES: Record<string, string> = {
   ECONNREFUSED: 'connection_refused',

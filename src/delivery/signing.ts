@@ -35,6 +35,20 @@ export function secretKey(secret: string): Buffer {
   return key;
 }
 
+/** The HMAC keys of the secrets, in their order; a malformed secret is left out and named by its id (never quoted). */
+export function signingKeys(secrets: readonly { id: string; secret: string }[]): { keys: Buffer[]; malformed: { id: string; problem: string }[] } {
+  const keys: Buffer[] = [];
+  const malformed: { id: string; problem: string }[] = [];
+  for (const { id, secret } of secrets) {
+    try {
+      keys.push(secretKey(secret));
+    } catch (err) {
+      malformed.push({ id, problem: (err as Error).message });
+    }
+  }
+  return { keys, malformed };
+}
+
 function hmac(key: Buffer, ...parts: (string | Buffer)[]): Buffer {
   const mac = createHmac('sha256', key);
   for (const part of parts) mac.update(part);

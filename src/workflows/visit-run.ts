@@ -56,6 +56,8 @@ const intakeNotes = proxyLocalActivities<ReturnType<typeof createIntakeActivitie
 
 /** Marks histories that apply intake signals, so a worker that had no intake handlers is never replayed into applying them. */
 export const INTAKE_PATCH = 'durable-intake-v1';
+/** Marks histories where a creator that joined a running registration also links its Quickbase record. */
+export const LINK_AFTER_JOIN_PATCH = 'link-after-joined-registration-v1';
 const KEPT_REJECTIONS = 100;
 const KEPT_INTAKE_OUTCOMES = 200;
 
@@ -113,16 +115,24 @@ export class VisitRun {
       const mine = this.registration === undefined;
       this.registration ??= this.register(request).finally(() => void (this.registration = undefined));
       const created = await this.registration;
+      // A creator that joined another's registration (a Quickbase record racing a client-API create) links its record too.
+      if (!mine && this.needsLink(request) && patched(LINK_AFTER_JOIN_PATCH)) await this.link(request.quickbaseRecordId!);
       return visitViewOf(this.requireCreated(), mine && created);
     }
-    if (request.quickbaseRecordId !== undefined && this.quickbaseRecordId === null && !this.closedBefore) {
-      this.quickbaseRecordId = await visitRecords
-        .linkQuickbaseRecord({ visitId: this.visit.visitId, quickbaseRecordId: request.quickbaseRecordId })
-        .catch((err: unknown) => {
-          throw asUpdateFailure(err);
-        });
-    }
+    if (this.needsLink(request)) await this.link(request.quickbaseRecordId!);
     return visitViewOf(this.visit, false);
+  }
+
+  private needsLink(request: CreateVisitInput): boolean {
+    return request.quickbaseRecordId !== undefined && this.quickbaseRecordId === null && !this.closedBefore && this.visit !== null;
+  }
+
+  private async link(quickbaseRecordId: string): Promise<void> {
+    this.quickbaseRecordId = await visitRecords
+      .linkQuickbaseRecord({ visitId: this.requireCreated().visitId, quickbaseRecordId })
+      .catch((err: unknown) => {
+        throw asUpdateFailure(err);
+      });
   }
 
   private async register(request: CreateVisitInput): Promise<boolean> {

@@ -3,8 +3,6 @@
  * in Temporal's MockActivityEnvironment (the attempt number is set per call, as Temporal would).
  */
 import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -24,53 +22,13 @@ import { createMetrics } from '../../src/metrics.js';
 import { verifySsnWebhook } from '../../src/verify.js';
 import type { EventType } from '../../src/domain/visit.js';
 import { createScratchDb, type ScratchDb } from '../helpers/db.js';
-
-// ---- a real receiver ----------------------------------------------------------------------------
-
-interface Received {
-  path: string;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-interface Reply {
-  status: number;
-  headers?: Record<string, string>;
-  body?: string;
-  hang?: boolean;
-  /** Answer only once this settles. */
-  after?: Promise<unknown>;
-}
-
-class Receiver {
-  readonly requests: Received[] = [];
-  reply: (r: Received) => Reply = () => ({ status: 200, body: 'ok' });
-  private readonly server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const received = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
-      this.requests.push(received);
-      const reply = this.reply(received);
-      if (reply.hang) return;
-      void Promise.resolve(reply.after).then(() => res.writeHead(reply.status, reply.headers).end(reply.body ?? ''));
-    });
-  });
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-  }
-  url(path = '/hook'): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
-  }
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
+import { Receiver } from '../helpers/receiver.js';
 
 // ---- fixtures -------------------------------------------------------------------------------------
 
-const receiver = new Receiver();
+let receiver: Receiver;
+/** The endpoint's URL on the receiver. */
+const hookUrl = (path = '/hook') => `${receiver.url}${path}`;
 let scratch: ScratchDb;
 let db: Db;
 let clock: Date;
@@ -118,14 +76,14 @@ let activities: ReturnType<typeof createDeliveryActivities>;
 beforeAll(async () => {
   scratch = await createScratchDb('ssn_delivery_test');
   db = createPool(scratch.url, 4);
-  await receiver.start();
+  receiver = await Receiver.start();
   deps = makeDeps();
   activities = createDeliveryActivities(deps);
 });
 
 afterAll(async () => {
   await Promise.all(dispatchers.map((d) => d.close()));
-  await receiver.stop();
+  await receiver?.close();
   await db?.end();
   await scratch?.drop();
 });
@@ -133,7 +91,7 @@ afterAll(async () => {
 beforeEach(() => {
   clock = new Date('2026-04-03T16:19:30.000Z');
   receiver.requests.length = 0;
-  receiver.reply = () => ({ status: 200, body: 'ok' });
+  receiver.respond(() => ({ status: 200, body: 'ok' }));
   signals.length = 0;
 });
 
@@ -161,7 +119,7 @@ async function setup(opts: {
     clientId,
     `Client ${n}`,
     opts.apiEnabled ?? true,
-    opts.url === undefined ? receiver.url() : opts.url,
+    opts.url === undefined ? hookUrl() : opts.url,
     opts.eventTypes ?? null,
     opts.enabled ?? true,
   ]);
@@ -232,7 +190,7 @@ describe('deliverEvent', () => {
 
     expect(receiver.requests).toHaveLength(1);
     const [req] = receiver.requests;
-    const body = req!.body.toString();
+    const body = req!.raw.toString();
     expect(JSON.parse(body)).toEqual(input.envelope);
     expect(req!.headers).toMatchObject({
       'content-type': 'application/json',
@@ -246,14 +204,14 @@ describe('deliverEvent', () => {
       'webhook-timestamp': String(clock.getTime() / 1000),
     });
     const key = Buffer.from(secret.slice(6), 'base64');
-    expect(req!.headers['x-ssn-signature']).toBe(createHmac('sha256', key).update(req!.body).digest('hex'));
-    expect(verifySsnWebhook(req!.body, req!.headers, [secret], { now: clock })).toEqual(input.envelope);
+    expect(req!.headers['x-ssn-signature']).toBe(createHmac('sha256', key).update(req!.raw).digest('hex'));
+    expect(verifySsnWebhook(req!.raw, req!.headers, [secret], { now: clock })).toEqual(input.envelope);
 
     const event = await eventRow(input.envelope.id);
     expect(event).toMatchObject({ status: 'delivered', last_error: null, body });
     expect(await deliveryRow(input.deliveryId)).toMatchObject({ status: 'delivered', kind: 'initial', finished_at: clock });
     const [logged] = await attemptRows(input.deliveryId);
-    expect(logged).toMatchObject({ attempt: 1, url: receiver.url(), status_code: 200, error_class: null, response_body: 'ok', attempted_at: clock });
+    expect(logged).toMatchObject({ attempt: 1, url: hookUrl(), status_code: 200, error_class: null, response_body: 'ok', attempted_at: clock });
     expect(signals).toEqual([]);
   });
 
@@ -262,12 +220,12 @@ describe('deliverEvent', () => {
     const { input, secret } = await setup();
     await attempt(1, input);
     const [req] = receiver.requests;
-    expect(new Webhook(secret).verify(req!.body.toString(), req!.headers as Record<string, string>)).toEqual(input.envelope);
+    expect(new Webhook(secret).verify(req!.raw.toString(), req!.headers as Record<string, string>)).toEqual(input.envelope);
   });
 
   it('fails a 500 retryably, tells the visit, then retries with the stored bytes, a fresh timestamp and the current URL', async () => {
     const { input, clientId } = await setup();
-    receiver.reply = () => ({ status: 500, body: 'x'.repeat(5_000) });
+    receiver.respond(() => ({ status: 500, body: 'x'.repeat(5_000) }));
     const err = await failure(attempt(1, input));
     expect(err).toMatchObject({ type: WEBHOOK_ATTEMPT_FAILED, nonRetryable: false, message: 'webhook endpoint returned HTTP 500' });
     expect(err.nextRetryDelay).toBeUndefined();
@@ -282,15 +240,15 @@ describe('deliverEvent', () => {
     const [first] = await attemptRows(input.deliveryId);
     expect(first!.response_body).toHaveLength(1024);
 
-    await db.query('UPDATE clients SET webhook_url = $2 WHERE client_id = $1', [clientId, receiver.url('/moved')]);
+    await db.query('UPDATE clients SET webhook_url = $2 WHERE client_id = $1', [clientId, hookUrl('/moved')]);
     clock = new Date(clock.getTime() + 60_000);
-    receiver.reply = () => ({ status: 204 });
+    receiver.respond(() => ({ status: 204 }));
     const changed = { ...input, envelope: { ...input.envelope, data: { ...input.envelope.data, status: 'Changed' } } };
     expect(await attempt(2, changed)).toEqual({ status: 'delivered', attempts: 2, statusCode: 204 });
 
     const [one, two] = receiver.requests;
     expect(two!.path).toBe('/moved');
-    expect(two!.body.equals(one!.body)).toBe(true);
+    expect(two!.raw.equals(one!.raw)).toBe(true);
     expect(two!.headers['x-ssn-attempt']).toBe('2');
     expect(two!.headers['x-ssn-delivery-id']).toBe(input.deliveryId);
     expect(Number(two!.headers['webhook-timestamp'])).toBe(Number(one!.headers['webhook-timestamp']) + 60);
@@ -300,17 +258,17 @@ describe('deliverEvent', () => {
 
   it('turns Retry-After on 429 and 503 into a clamped nextRetryDelay', async () => {
     const { input } = await setup();
-    receiver.reply = () => ({ status: 429, headers: { 'retry-after': '7' } });
+    receiver.respond(() => ({ status: 429, headers: { 'retry-after': '7' } }));
     expect((await failure(attempt(1, input))).nextRetryDelay).toBe(7_000);
-    receiver.reply = () => ({ status: 503, headers: { 'retry-after': new Date(clock.getTime() + 3 * 3600_000).toUTCString() } });
+    receiver.respond(() => ({ status: 503, headers: { 'retry-after': new Date(clock.getTime() + 3 * 3600_000).toUTCString() } }));
     expect((await failure(attempt(2, input))).nextRetryDelay).toBe(60_000);
-    receiver.reply = () => ({ status: 500, headers: { 'retry-after': '7' } });
+    receiver.respond(() => ({ status: 500, headers: { 'retry-after': '7' } }));
     expect((await failure(attempt(3, input))).nextRetryDelay).toBeUndefined();
   });
 
   it('does not follow a redirect: a 3xx is a failed attempt', async () => {
     const { input } = await setup();
-    receiver.reply = (r) => (r.path === '/hook' ? { status: 302, headers: { location: '/elsewhere' } } : { status: 200 });
+    receiver.respond((r) => (r.path === '/hook' ? { status: 302, headers: { location: '/elsewhere' } } : { status: 200 }));
     const err = await failure(attempt(1, input));
     expect(err).toMatchObject({ type: WEBHOOK_ATTEMPT_FAILED, nonRetryable: false });
     expect(receiver.requests.map((r) => r.path)).toEqual(['/hook']);
@@ -318,7 +276,7 @@ describe('deliverEvent', () => {
 
   it('times out a hanging endpoint after httpTimeoutMs', async () => {
     const { input } = await setup();
-    receiver.reply = () => ({ status: 200, hang: true });
+    receiver.respond(() => ({ status: 200, hang: true }));
     const started = Date.now();
     const err = await failure(attempt(1, { ...input, delivery: { ...POLICY, httpTimeoutMs: 300 } }));
     expect(err.message).toBe('webhook attempt failed: timeout');
@@ -335,7 +293,7 @@ describe('deliverEvent', () => {
 
   it('on 410 disables the client, fails the event, and does not retry', async () => {
     const { input, clientId } = await setup();
-    receiver.reply = () => ({ status: 410 });
+    receiver.respond(() => ({ status: 410 }));
     const err = await failure(attempt(1, input));
     expect(err).toMatchObject({ type: ErrorType.EndpointGone, nonRetryable: true });
     const client = await row<{ enabled: boolean; disabled_reason: string; disabled_at: Date }>('SELECT * FROM clients WHERE client_id = $1', [clientId]);
@@ -364,7 +322,7 @@ describe('deliverEvent', () => {
   it('refuses a loopback endpoint outside the allow-list, at connect time', async () => {
     const guarded = createDeliveryActivities(makeDeps({ WEBHOOK_ALLOWED_PRIVATE_CIDRS: '' }));
     const { input, clientId } = await setup();
-    await db.query('UPDATE clients SET webhook_url = $2 WHERE client_id = $1', [clientId, receiver.url().replace('127.0.0.1', 'localhost')]);
+    await db.query('UPDATE clients SET webhook_url = $2 WHERE client_id = $1', [clientId, hookUrl().replace('127.0.0.1', 'localhost')]);
     const err = await failure(attempt(1, input, guarded));
     expect(err).toMatchObject({ type: ErrorType.DeliveryRefused, nonRetryable: true });
     expect(receiver.requests).toHaveLength(0);
@@ -376,27 +334,27 @@ describe('deliverEvent', () => {
     const fresh = generateSecret();
     await db.query('UPDATE client_secrets SET expires_at = $2 WHERE client_id = $1', [clientId, new Date(clock.getTime() + 3_600_000)]);
     await db.query('INSERT INTO client_secrets (client_id, secret, created_at) VALUES ($1, $2, $3)', [clientId, fresh, clock]);
-    receiver.reply = () => ({ status: 500 });
+    receiver.respond(() => ({ status: 500 }));
     await failure(attempt(1, input));
 
     const key = (s: string) => Buffer.from(s.slice(6), 'base64');
     const [req] = receiver.requests;
-    const hex = (s: string) => createHmac('sha256', key(s)).update(req!.body).digest('hex');
+    const hex = (s: string) => createHmac('sha256', key(s)).update(req!.raw).digest('hex');
     expect(req!.headers['x-ssn-signature']).toBe(`${hex(fresh)} ${hex(old)}`);
-    const signed = `${input.envelope.id}.${String(req!.headers['webhook-timestamp'])}.${req!.body.toString()}`;
+    const signed = `${input.envelope.id}.${String(req!.headers['webhook-timestamp'])}.${req!.raw.toString()}`;
     const b64 = (s: string) => createHmac('sha256', key(s)).update(signed).digest('base64');
     expect(req!.headers['webhook-signature']).toBe(`v1,${b64(fresh)} v1,${b64(old)}`);
-    expect(verifySsnWebhook(req!.body, req!.headers, [old], { now: clock }).id).toBe(input.envelope.id);
-    expect(verifySsnWebhook(req!.body, req!.headers, [fresh], { now: clock }).id).toBe(input.envelope.id);
+    expect(verifySsnWebhook(req!.raw, req!.headers, [old], { now: clock }).id).toBe(input.envelope.id);
+    expect(verifySsnWebhook(req!.raw, req!.headers, [fresh], { now: clock }).id).toBe(input.envelope.id);
 
     // The rotation applies to the retry already under way: the old secret has expired by attempt 2.
     clock = new Date(clock.getTime() + 2 * 3_600_000);
-    receiver.reply = () => ({ status: 200 });
+    receiver.respond(() => ({ status: 200 }));
     await attempt(2, input);
     const retried = receiver.requests[1]!;
     expect(String(retried.headers['x-ssn-signature']).split(' ')).toHaveLength(1);
-    expect(verifySsnWebhook(retried.body, retried.headers, [fresh], { now: clock }).id).toBe(input.envelope.id);
-    expect(() => verifySsnWebhook(retried.body, retried.headers, [old], { now: clock })).toThrow();
+    expect(verifySsnWebhook(retried.raw, retried.headers, [fresh], { now: clock }).id).toBe(input.envelope.id);
+    expect(() => verifySsnWebhook(retried.raw, retried.headers, [old], { now: clock })).toThrow();
   });
 
   it('suppresses SSN-originated events for a client that is not API-enabled; a redelivery skips the gate', async () => {
@@ -438,10 +396,10 @@ describe('deliverEvent', () => {
 
   it('decides gating on the first attempt only', async () => {
     const { input, clientId } = await setup({ origin: 'ssn' });
-    receiver.reply = () => ({ status: 500 });
+    receiver.respond(() => ({ status: 500 }));
     await failure(attempt(1, input));
     await db.query('UPDATE clients SET api_enabled = false, event_types = $2 WHERE client_id = $1', [clientId, ['job.completed']]);
-    receiver.reply = () => ({ status: 200 });
+    receiver.respond(() => ({ status: 200 }));
     expect(await attempt(2, input)).toMatchObject({ status: 'delivered' });
   });
 
@@ -455,7 +413,7 @@ describe('deliverEvent', () => {
       envelope: { ...input.envelope, data: { ...input.envelope.data, status: 'Tampered' } },
     };
     expect(await attempt(1, redelivery)).toMatchObject({ status: 'delivered' });
-    expect(receiver.requests[1]!.body.equals(receiver.requests[0]!.body)).toBe(true);
+    expect(receiver.requests[1]!.raw.equals(receiver.requests[0]!.raw)).toBe(true);
     expect(receiver.requests[1]!.headers['x-ssn-attempt']).toBe('1');
     expect(await deliveryRow(redelivery.deliveryId)).toMatchObject({ kind: 'redelivery', status: 'delivered' });
   });
@@ -490,10 +448,10 @@ describe('deliverEvent', () => {
     // Every response goes out once all twelve requests are in, so the attempts also finish together.
     let allIn!: () => void;
     const held = new Promise<void>((resolve) => (allIn = resolve));
-    receiver.reply = () => {
+    receiver.respond(() => {
       if (receiver.requests.length === setups.length) allIn();
       return { status: 200, body: 'ok', after: held };
-    };
+    });
 
     const results = await Promise.all(setups.map(({ input }) => attempt(1, input, acts)));
 
@@ -501,7 +459,7 @@ describe('deliverEvent', () => {
     expect(receiver.requests).toHaveLength(12);
     for (const { input, secret } of setups) {
       const req = receiver.requests.find((r) => r.headers['x-ssn-event-id'] === input.envelope.id)!;
-      expect(verifySsnWebhook(req.body, req.headers, [secret], { now: clock })).toEqual(input.envelope);
+      expect(verifySsnWebhook(req.raw, req.headers, [secret], { now: clock })).toEqual(input.envelope);
       expect(req.headers['x-ssn-delivery-id']).toBe(input.deliveryId);
       expect(await eventRow(input.envelope.id)).toMatchObject({ status: 'delivered', body: JSON.stringify(input.envelope) });
       expect(await deliveryRow(input.deliveryId)).toMatchObject({ status: 'delivered', finished_at: clock });
@@ -536,7 +494,7 @@ describe('deliverEvent', () => {
 
   it('never writes a secret to logs, failures or the attempt log', async () => {
     const { input, secret } = await setup();
-    receiver.reply = () => ({ status: 503, body: 'down' });
+    receiver.respond(() => ({ status: 503, body: 'down' }));
     const err = await failure(attempt(1, input));
     const key = secret.slice('whsec_'.length);
     expect(JSON.stringify({ message: err.message, details: err.details })).not.toContain(key);
@@ -548,7 +506,7 @@ describe('deliverEvent', () => {
 describe('markDeliveryFailed', () => {
   it('dead-letters the event and the delivery', async () => {
     const { input } = await setup();
-    receiver.reply = () => ({ status: 500 });
+    receiver.respond(() => ({ status: 500 }));
     await failure(attempt(1, input));
     clock = new Date(clock.getTime() + 1_000);
     await new MockActivityEnvironment({}, quiet).run(activities.markDeliveryFailed, {

@@ -1,3 +1,7 @@
+/**
+ * The one webhook receiver of the tests and the benchmark: a real HTTP server on loopback that records every
+ * request and answers as its responder says (200 'ok' by default). The bench's verifying receiver is built on it.
+ */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { waitFor } from './wait.js';
@@ -6,7 +10,10 @@ export interface ReceivedRequest {
   method: string;
   path: string;
   headers: http.IncomingHttpHeaders;
+  /** The body as text; `raw` holds its exact bytes. */
   body: string;
+  raw: Buffer;
+  /** Date.now() on arrival. */
   at: number;
 }
 
@@ -16,26 +23,39 @@ export interface Reply {
   body?: string;
   /** Never answer (until the receiver closes): a hanging endpoint. */
   hang?: boolean;
+  /** Answer only once this settles: requests held in flight together. */
+  after?: Promise<unknown>;
 }
 
-type Responder = (request: ReceivedRequest, index: number) => Reply;
+export type Responder = (request: ReceivedRequest, index: number) => Reply;
 
-/** A real HTTP server on loopback that records every webhook and answers as the test says. */
+export interface ReceiverOptions {
+  /** Keep every request in `requests` (default); a long benchmark only counts them. */
+  keepRequests?: boolean;
+  /** Called just after an answer was handed to the socket. */
+  onAnswered?: (request: ReceivedRequest, reply: Reply) => void;
+}
+
 export class Receiver {
   readonly requests: ReceivedRequest[] = [];
   private responder: Responder = () => ({ status: 200, body: 'ok' });
   private readonly hanging = new Set<http.ServerResponse>();
+  private received = 0;
 
-  private constructor(private readonly server: http.Server) {}
+  private constructor(
+    private readonly server: http.Server,
+    private readonly opts: ReceiverOptions,
+  ) {}
 
-  static async start(): Promise<Receiver> {
+  static async start(opts: ReceiverOptions = {}): Promise<Receiver> {
     const server = http.createServer();
-    const receiver = new Receiver(server);
+    const receiver = new Receiver(server, opts);
     server.on('request', (req, res) => receiver.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return receiver;
   }
 
+  /** `http://127.0.0.1:<port>`: any path under it reaches the receiver. */
   get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
@@ -69,21 +89,27 @@ export class Receiver {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      const raw = Buffer.concat(chunks);
       const request: ReceivedRequest = {
         method: req.method ?? '',
         path: req.url ?? '',
         headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
+        body: raw.toString('utf8'),
+        raw,
         at: Date.now(),
       };
-      const index = this.requests.push(request) - 1;
-      const reply = this.responder(request, index);
+      if (this.opts.keepRequests !== false) this.requests.push(request);
+      const reply = this.responder(request, this.received++);
       if (reply.hang) {
         this.hanging.add(res);
         return;
       }
-      res.writeHead(reply.status, reply.headers);
-      res.end(reply.body ?? '');
+      const answer = () => {
+        res.writeHead(reply.status, reply.headers).end(reply.body ?? '');
+        this.opts.onAnswered?.(request, reply);
+      };
+      if (reply.after === undefined) answer();
+      else void reply.after.then(answer);
     });
   }
 }

@@ -7,7 +7,7 @@ import { createPool, type Db } from '../../src/db/pool.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { VisitService } from '../../src/visits/service.js';
-import { createSiteVisitWorker, type WorkerDeps } from '../../src/worker.js';
+import { createSiteVisitWorker, type WorkerDeps } from '../../src/worker/start.js';
 import '../provided.js';
 import { LogCapture } from './logs.js';
 

@@ -20,6 +20,7 @@ import {
 } from '../../src/messages.js';
 import { VisitService, type IntakeReceipt, type IntakeStatus } from '../../src/visits/service.js';
 import { createScratchDb, type ScratchDb } from '../helpers/db.js';
+import { historyText as decodedHistory } from '../helpers/history.js';
 import { Receiver, type ReceivedRequest } from '../helpers/receiver.js';
 import { startTestStack, uniqueTicket, type TestStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
@@ -137,18 +138,7 @@ async function settled(visitId: string): Promise<VisitDetails> {
   );
 }
 
-/**
- * What the workflow's history holds, payloads decoded: the proto's JSON form shows payload bytes as base64,
- * so every canonical base64 string is followed by its decoded text.
- */
-async function historyText(workflowId: string): Promise<string> {
-  const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
-  return JSON.stringify(history, (_key, value: unknown) => {
-    if (typeof value !== 'string' || value.length < 4 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return value;
-    const bytes = Buffer.from(value, 'base64');
-    return bytes.toString('base64') === value ? `${value} ${bytes.toString('utf8')}` : value;
-  });
-}
+const historyText = (workflowId: string) => decodedHistory(stack.client, workflowId);
 
 /** Every row of every table of this file's database, as JSON text. */
 async function databaseText(): Promise<string> {

@@ -20,4 +20,15 @@ describe('replay', () => {
     expect(history.events.filter((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED').length).toBe(8);
     await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, 'full-visit');
   });
+
+  // Recorded with the durable-intake code: records out of order and twice, a whole lifecycle by signals; and an
+  // async change the lifecycle refused (the rejection's search attribute and local activity).
+  it.each([
+    ['intake-visit-history.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED', 6],
+    ['intake-rejection-history.json', 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED', 2],
+  ])('replays the committed intake history %s', async (name, eventType, count) => {
+    const history = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../fixtures', name), 'utf8')) as { events: { eventType: string }[] };
+    expect(history.events.filter((e) => e.eventType === eventType)).toHaveLength(count);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, name);
+  });
 });

@@ -7,6 +7,7 @@ import {
   generateSecret,
   InvalidSecretError,
   secretKey,
+  signingKeys,
   ssnSignature,
   standardSignature,
 } from '../../src/delivery/signing.js';
@@ -128,5 +129,19 @@ describe('deliveryHeaders', () => {
 
   it('refuses to build unsigned headers', () => {
     expect(() => headersFor([])).toThrow(InvalidSecretError);
+  });
+});
+
+describe('signingKeys', () => {
+  it('keeps the usable secrets in their order and names the malformed ones by id, never quoting them', () => {
+    const [newer, older] = [generateSecret(), generateSecret()];
+    const { keys, malformed } = signingKeys([
+      { id: '3', secret: newer },
+      { id: '2', secret: 'whsec_not-base64!' },
+      { id: '1', secret: older },
+    ]);
+    expect(keys).toEqual([keyOf(newer), keyOf(older)]);
+    expect(malformed).toEqual([{ id: '2', problem: expect.any(String) }]);
+    expect(malformed[0]!.problem).not.toContain('not-base64');
   });
 });

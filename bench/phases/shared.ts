@@ -1,0 +1,64 @@
+/** The stack the phases share (started once by bench/run.ts), and what each phase builds on it. */
+import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { Db } from '../../src/db/pool.js';
+import type { Logger } from '../../src/logger.js';
+import { packageVersion } from '../../src/worker.js';
+import { runWorker } from '../../src/worker/start.js';
+import type { Cleanups } from '../infra.js';
+import { describeError, type Completions, type Harness } from '../measure.js';
+import type { VerifyingReceiver } from '../receiver.js';
+
+export interface Shared {
+  h: Harness;
+  address: string;
+  databaseUrl: string;
+  bundlePath: string;
+  db: Db;
+  client: Client;
+  nativeConnection: NativeConnection;
+  logger: Logger;
+  receiver: VerifyingReceiver;
+  secrets: Map<string, string>;
+  ticketCreated: Completions;
+  repAssigned: Completions;
+  stamp: string;
+  cleanups: Cleanups;
+}
+
+export function envFor(s: Pick<Shared, 'address' | 'databaseUrl' | 'bundlePath' | 'h'>, taskQueue: string): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: s.address,
+    DATABASE_URL: s.databaseUrl,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    WORKFLOW_BUNDLE_PATH: s.bundlePath,
+    WEBHOOK_ALLOW_HTTP: 'true',
+    WEBHOOK_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8',
+    LOG_LEVEL: s.h.params.logLevel,
+  };
+}
+
+export const configFor = (s: Shared, taskQueue: string): Config => loadConfig(envFor(s, taskQueue), packageVersion());
+
+/** A client row with a fresh signing secret whose webhooks go to the receiver (as `POST /ssn/v1/clients` makes). */
+export async function createBenchClient(s: Shared, clientId: string): Promise<void> {
+  const secret = `whsec_${randomBytes(32).toString('base64')}`;
+  await s.db.query('INSERT INTO clients (client_id, name, api_enabled, webhook_url) VALUES ($1, $2, true, $3)', [
+    clientId,
+    `Bench ${clientId}`,
+    s.receiver.url(clientId),
+  ]);
+  await s.db.query('INSERT INTO client_secrets (client_id, secret) VALUES ($1, $2)', [clientId, secret]);
+  s.secrets.set(clientId, secret);
+}
+
+/** Runs a phase's worker until the returned stop (also a cleanup step, for Ctrl-C); a failed run is said, not thrown. */
+export function runPhaseWorker(s: Shared, name: string, worker: Worker): () => Promise<void> {
+  const run = runWorker(worker);
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= run.stop().catch((err: unknown) => s.h.say(`${name} worker: ${describeError(err)}`)));
+  s.cleanups.add(`${name} worker`, stop);
+  return stop;
+}

@@ -1,0 +1,253 @@
+/** The benchmark's results: rounds pooled and compared with the targets, the table and lines on stdout, the results file. */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import type { Config } from '../src/config.js';
+import type { Measured } from './measure.js';
+import type { Params } from './params.js';
+import { ROOT } from './params.js';
+import { breakdown, fullPathClientId } from './phases/full-path.js';
+import type { OpenVisitsResult } from './phases/open-visits.js';
+import type { Shared } from './phases/shared.js';
+import type { VerifyingReceiver } from './receiver.js';
+import { cpuTotal, disturbed, DISTURBED_OUTSIDE_SHARE, pooled, round2, roundResult, summarize, type Pooled } from './stats.js';
+
+/** What the rounds measured. */
+export interface Rounds {
+  baselineRuns: Measured[];
+  fullPathRuns: Measured[];
+  /** When each no-op activity began, by completion key (phase A, all rounds). */
+  noopStarted: Map<string, number>;
+}
+
+export type Summary = Awaited<ReturnType<typeof summarizeRounds>>;
+
+/**
+ * Rounds where other processes took a share of the machine are reported but not pooled (both phases of the round
+ * go, to keep the comparison paired); if every round was disturbed, all are pooled.
+ */
+export async function summarizeRounds(s: Shared, { baselineRuns, fullPathRuns, noopStarted }: Rounds) {
+  const allRounds = [...Array(Math.max(baselineRuns.length, fullPathRuns.length)).keys()];
+  const undisturbed = allRounds.filter((i) => ![baselineRuns[i], fullPathRuns[i]].some((m) => m !== undefined && disturbed(m)));
+  const pooledRounds = undisturbed.length > 0 ? undisturbed : allRounds;
+  const kept = (runs: Measured[]) => pooledRounds.flatMap((i) => (runs[i] ? [runs[i]] : []));
+  const baseline = baselineRuns.length
+    ? {
+        ...pooled(kept(baselineRuns)),
+        /** Update accepted -> no-op activity started. */
+        acceptedToActivityStartMs: summarize(baselineRuns.flatMap((m) => m.samples.map((x) => noopStarted.get(x.key)! - x.acceptedAt))),
+        perRound: baselineRuns.map(roundResult),
+      }
+    : null;
+  const fullPath = fullPathRuns.length
+    ? {
+        ...pooled(kept(fullPathRuns)),
+        breakdownMs: await breakdown(
+          s,
+          fullPathRuns.map((_, i) => fullPathClientId(i + 1)),
+          fullPathRuns.flatMap((m) => m.samples),
+        ),
+        perRound: fullPathRuns.map(roundResult),
+      }
+    : null;
+  const targets = baseline && fullPath ? targetsOf(baselineRuns, fullPathRuns, baseline, fullPath, pooledRounds) : null;
+  return { baselineRuns, fullPathRuns, allRounds, pooledRounds, baseline, fullPath, targets };
+}
+
+function targetsOf(baselineRuns: Measured[], fullPathRuns: Measured[], baseline: Pooled, fullPath: Pooled, pooledRounds: number[]) {
+  const ratios = (f: (m: Measured) => number) =>
+    baselineRuns.length === fullPathRuns.length ? fullPathRuns.map((b, i) => round2(f(b) / f(baselineRuns[i]!))) : [];
+  return {
+    throughput: {
+      rule: 'full path events/s >= 80% of baseline activities/s (pooled over the undisturbed rounds)',
+      ratio: round2(fullPath.throughputPerSec / baseline.throughputPerSec),
+      pass: fullPath.throughputPerSec >= 0.8 * baseline.throughputPerSec,
+      perRoundRatios: ratios((m) => m.throughputPerSec),
+      allRoundsRatio: round2(pooled(fullPathRuns).throughputPerSec / pooled(baselineRuns).throughputPerSec),
+    },
+    p50: {
+      rule: 'full path p50 <= 1.5x baseline p50 (pooled over the undisturbed rounds)',
+      ratio: round2(fullPath.latencyMs.p50 / baseline.latencyMs.p50),
+      pass: fullPath.latencyMs.p50 <= 1.5 * baseline.latencyMs.p50,
+      perRoundRatios: ratios((m) => m.latencyMs.p50),
+    },
+    /** CPU per completion, all parts: what bounds throughput when the machine is saturated. */
+    cpuPerCompletionRatio: round2(cpuTotal(fullPath.cpuMsPerCompletion) / cpuTotal(baseline.cpuMsPerCompletion)),
+    pooledRounds: pooledRounds.map((i) => i + 1),
+    disturbedRule: `a round is left out when processes outside the benchmark used > ${DISTURBED_OUTSIDE_SHARE * 100}% of the machine's CPU in either phase`,
+  };
+}
+
+// ---- stdout ----------------------------------------------------------------------------------------
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+type TableRow = Pick<Pooled, 'completed' | 'updatesSent' | 'missing' | 'errors' | 'throughputPerSec' | 'latencyMs' | 'updateRoundTripMs'>;
+
+function table(rows: { name: string; m: TableRow }[]): string[] {
+  const head = ['phase', 'completed', 'missing', 'errors', 'events/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'update RTT p50'];
+  const body = rows.map(({ name, m }) => [
+    name,
+    `${m.completed}/${m.updatesSent}`,
+    String(m.missing),
+    String(m.errors),
+    m.throughputPerSec.toFixed(1),
+    m.latencyMs.p50.toFixed(1),
+    m.latencyMs.p95.toFixed(1),
+    m.latencyMs.p99.toFixed(1),
+    m.latencyMs.max.toFixed(1),
+    m.updateRoundTripMs.p50.toFixed(1),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
+}
+
+/** The results table: every round, then the pooled rows. */
+export function printTable(say: (line: string) => void, params: Params, r: Summary): void {
+  say('');
+  say(
+    `results (${params.mode} loop: ${params.visits} targets x ${params.updates} updates, ${params.concurrency} drivers, ` +
+      `${params.rounds} round(s); latency from update accepted)`,
+  );
+  const rows: { name: string; m: TableRow }[] = [];
+  const mark = (m: Measured) => (disturbed(m) ? ` (disturbed: ${pct(m.cpu.outsideShare)} outside)` : '');
+  r.baselineRuns.forEach((m, i) => rows.push({ name: `A baseline, round ${i + 1}${mark(m)}`, m }));
+  r.fullPathRuns.forEach((m, i) => rows.push({ name: `B full path, round ${i + 1}${mark(m)}`, m }));
+  const pooledName = r.pooledRounds.length === r.allRounds.length ? 'all' : `rounds ${r.pooledRounds.map((i) => i + 1).join(',')}`;
+  if (r.baseline) rows.push({ name: `A baseline (no-op activity), ${pooledName}`, m: r.baseline });
+  if (r.fullPath) rows.push({ name: `B full path (verified 2xx), ${pooledName}`, m: r.fullPath });
+  for (const line of table(rows)) say(line);
+}
+
+/** The targets, CPU and Temporal requests per completion, and the machine's load in each window. */
+export function printAnalysis(say: (line: string) => void, r: Summary): void {
+  const { targets } = r;
+  if (targets) {
+    say('');
+    say(
+      `target throughput >= 80% of baseline: ${pct(targets.throughput.ratio)} -> ${targets.throughput.pass ? 'PASS' : 'FAIL'}` +
+        ` (per round: ${targets.throughput.perRoundRatios.map(pct).join(', ')}; all rounds pooled: ${pct(targets.throughput.allRoundsRatio)})`,
+    );
+    say(
+      `target p50 <= 1.5x baseline:          ${targets.p50.ratio.toFixed(2)}x -> ${targets.p50.pass ? 'PASS' : 'FAIL'}` +
+        ` (per round: ${targets.p50.perRoundRatios.map((x) => `${x.toFixed(2)}x`).join(', ')})`,
+    );
+  }
+  for (const [name, m] of [['A', r.baseline], ['B', r.fullPath]] as const) {
+    if (!m) continue;
+    const c = m.cpuMsPerCompletion;
+    say(`${name}: CPU ms per completion: temporal ${c.temporal}, postgres ${c.postgres ?? 'n/a'}, node ${c.node} (total ${round2(cpuTotal(c))})`);
+    const req = Object.entries(m.serverRequestsPerCompletion);
+    if (req.length > 0) say(`${name}: Temporal requests per completion: ${req.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  if (targets) say(`B/A CPU per completion: ${targets.cpuPerCompletionRatio.toFixed(2)}x`);
+  const perWindow = (f: (m: Measured) => string) =>
+    [...r.baselineRuns.map((m, i) => `A${i + 1} ${f(m)}`), ...r.fullPathRuns.map((m, i) => `B${i + 1} ${f(m)}`)].join(', ');
+  if (r.baselineRuns.length + r.fullPathRuns.length > 0) {
+    say(`load average (1m) at the start of each window: ${perWindow((m) => String(m.cpu.loadAverage1m.before))}`);
+    say(`machine CPU busy/stolen during each window: ${perWindow((m) => `${pct(m.cpu.machineShare.busy)}/${pct(m.cpu.machineShare.steal)}`)}`);
+    say(`machine CPU used outside the benchmark (> ${pct(DISTURBED_OUTSIDE_SHARE)} = disturbed): ${perWindow((m) => pct(m.cpu.outsideShare))}`);
+  }
+}
+
+/** Where phase B's time goes, phase C's visits and memory, and what the receiver verified. */
+export function printDetails(say: (line: string) => void, r: Summary, openVisits: OpenVisitsResult | undefined, receiver: VerifyingReceiver): void {
+  if (r.baseline) say(`A: update accepted -> no-op activity started p50 ${r.baseline.acceptedToActivityStartMs.p50} ms`);
+  if (r.fullPath) {
+    const b = r.fullPath.breakdownMs;
+    say(
+      `B where time goes (p50 of each segment, ${b.samples} samples): accepted -> activity start ${b.acceptedToActivityStart.p50} ms; ` +
+        `activity start -> POST sent ${b.activityStartToHttpSend.p50} ms; POST -> verified 2xx ${b.httpSendToReceiver2xx.p50} ms; ` +
+        `2xx -> delivery recorded ${b.receiver2xxToDeliveryRecorded.p50} ms`,
+    );
+  }
+  if (openVisits) {
+    const o = openVisits;
+    say(
+      `C: ${o.created}/${o.visits} visits created in ${o.creationSeconds} s (${o.createsPerSec}/s, createVisit p50 ${o.createVisitMs.p50} ms, ${o.errors} errors); ` +
+        `ticket.created delivered ${o.ticketCreatedDelivered}/${o.created}` +
+        (o.allTicketCreatedDeliveredSeconds === null ? '' : ` (all by ${o.allTicketCreatedDeliveredSeconds} s)`) +
+        `; running workflows ${o.runningWorkflows ?? 'unknown'}`,
+    );
+    say(
+      `C: worker child peak RSS (VmHWM) ${o.worker.peakRssMiB} MiB; RSS after ${o.worker.rssAfterMiB} MiB; idle at start ${o.worker.idleRssMiB} MiB ` +
+        `(maxCachedWorkflows ${o.worker.maxCachedWorkflows})`,
+    );
+  }
+  const { counts } = receiver;
+  say(`receiver: ${counts.verified} verified, ${counts.rejected} rejected${counts.lastRejection ? ` (${counts.lastRejection})` : ''}`);
+}
+
+// ---- bench/results/latest.json ---------------------------------------------------------------------
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    nodeVersion: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    totalMemGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+  };
+}
+
+function tryExec(cmd: string, args: string[]): string | null {
+  try {
+    return execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+export interface RunInfo {
+  params: Params;
+  /** The worker settings of phases A and B. */
+  config: Config;
+  cli: string;
+  postgres: unknown;
+  began: number;
+  loadAtStart: number[];
+  receiver: VerifyingReceiver;
+}
+
+/** The results file's content (its keys are what later runs are compared by). */
+export function resultFile(run: RunInfo, r: Summary, openVisits: OpenVisitsResult | undefined) {
+  const { params, config } = run;
+  return {
+    benchmark: 'ssn-site-visit-delivery',
+    timestamp: new Date().toISOString(),
+    durationSeconds: round2((performance.now() - run.began) / 1000),
+    git: { commit: tryExec('git', ['rev-parse', 'HEAD']) },
+    machine: { ...machine(), loadAverageAtStart: run.loadAtStart, loadAverageAtEnd: os.loadavg().map(round2) },
+    temporal: { cli: tryExec(run.cli, ['--version']), server: 'start-dev, in memory, headless' },
+    postgres: run.postgres,
+    parameters: {
+      visits: params.visits,
+      updatesPerVisit: params.updates,
+      concurrency: params.concurrency,
+      warmupVisitsPerRound: params.warmup,
+      rounds: params.rounds,
+      mode: params.mode,
+      openVisits: params.openVisits,
+      openConcurrency: params.openConcurrency,
+      dbPoolMax: params.dbPool,
+      eventTimeoutMs: params.eventTimeoutMs,
+      logLevel: params.logLevel,
+      worker: {
+        inProcessForPhasesAB: true,
+        maxConcurrentActivities: config.worker.maxConcurrentActivities,
+        maxConcurrentWorkflowTasks: config.worker.maxConcurrentWorkflowTasks,
+        maxCachedWorkflows: config.worker.maxCachedWorkflows,
+      },
+    },
+    definitions: {
+      latency: 'performance.now() from the update call returning (accepted) to the receiver writing its 2xx (B) / the no-op activity returning (A); percentiles by nearest rank over all samples',
+      throughput: 'completions / (last completion - first update sent) per round; pooled: all completions / sum of the windows',
+      cpu: 'CPU seconds from /proc (dev server; embedded Postgres postmaster + backends) and process.cpuUsage() (bench process: drivers, in-process worker, receiver)',
+      closedLoop: 'each driver waits for its update to complete before sending the next',
+    },
+    phases: { baseline: r.baseline, fullPath: r.fullPath, openVisits: openVisits ?? null },
+    targets: r.targets,
+    receiver: run.receiver.counts,
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * How a site-visit worker is put together and started, for every process that runs one: the worker process
+ * (src/worker.ts), the local stack (scripts/stack.ts), the tests and the benchmark. The SDK runtime is installed
+ * by the caller (once per process, before any connection).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { Agent, type Dispatcher } from 'undici';
+import { createActivities } from '../activities/index.js';
+import { createQuickbaseSweepActivities, type QuickbaseIntake } from '../activities/quickbase-sweep.js';
+import type { Config } from '../config.js';
+import { createPool, type Db } from '../db/pool.js';
+import { createWebhookDispatcher } from '../delivery/ssrf.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { ensureQuickbaseSweepSchedule } from '../quickbase/schedule.js';
+import { connectClient, connectWorker } from '../temporal/connect.js';
+import { VisitService } from '../visits/service.js';
+
+const here = fileURLToPath(import.meta.url);
+/** src/workflows/index.ts under tsx and vitest, dist/workflows/index.js when built. */
+export const WORKFLOWS_PATH = path.join(path.dirname(here), '..', 'workflows', `index${path.extname(here)}`);
+
+export interface WorkerDeps {
+  config: Config;
+  connection: NativeConnection;
+  client: Client;
+  db: Db;
+  logger: Logger;
+  metrics: Metrics;
+  /** A prebuilt bundle (the container image); without it the worker bundles src/workflows at start. */
+  workflowBundlePath?: string;
+  /** Where the Quickbase sweep feeds records; default: the VisitService intake, as the webhook route. */
+  quickbaseIntake?: QuickbaseIntake;
+  /** How the sweep reaches Quickbase; default: a plain undici agent. */
+  quickbaseHttp?: Dispatcher;
+}
+
+/** The task queue and the tuning every site-visit worker runs with (the benchmark's baseline worker too). */
+export function siteVisitWorkerOptions(config: Config) {
+  return {
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    shutdownGraceTime: config.worker.shutdownGraceMs,
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
+  } satisfies Partial<WorkerOptions>;
+}
+
+export async function createSiteVisitWorker(deps: WorkerDeps): Promise<Worker> {
+  const { config } = deps;
+  const logger = deps.logger.child({ component: 'activities' });
+  const now = () => new Date();
+  const activities = {
+    ...createActivities({
+      db: deps.db,
+      config,
+      logger,
+      metrics: deps.metrics,
+      http: createWebhookDispatcher({
+        allowedPrivateCidrs: config.webhooks.allowedPrivateCidrs,
+        connectTimeoutMs: config.webhooks.httpTimeoutMs,
+      }),
+      temporal: deps.client,
+      now,
+    }),
+    ...createQuickbaseSweepActivities({
+      db: deps.db,
+      config,
+      logger,
+      metrics: deps.metrics,
+      http: deps.quickbaseHttp ?? new Agent({ connect: { timeout: config.quickbase.httpTimeoutMs } }),
+      intake: deps.quickbaseIntake ?? new VisitService({ client: deps.client, db: deps.db, config, logger }),
+      now,
+    }),
+  };
+  return Worker.create({
+    connection: deps.connection,
+    ...(deps.workflowBundlePath ? { workflowBundle: { codePath: deps.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    activities,
+    ...siteVisitWorkerOptions(config),
+  });
+}
+
+export interface RunningWorker {
+  /** Settles once the worker has stopped: after `stop()`, or after the SDK runtime's own signal handling. */
+  readonly running: Promise<void>;
+  /** Asks the worker to shut down (in-flight activities get the grace time) and waits for it. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Runs a created worker until `stop()`. */
+export function runWorker(worker: Worker): RunningWorker {
+  const running = worker.run();
+  return {
+    running,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}
+
+export interface StartWorkerOptions {
+  logger: Logger;
+  metrics: Metrics;
+  /** Postgres connections for the worker's pool; the config's pool size when not given. */
+  dbPoolSize?: number;
+  /** The environment a Temporal profile is read from (connect.ts); `{}` ignores any profile. */
+  env?: Record<string, string | undefined>;
+  workflowBundlePath?: string;
+}
+
+/** A started worker and what it owns: its Temporal client (for the API too, in one process), its pool. */
+export interface StartedWorker extends RunningWorker {
+  client: Client;
+  db: Db;
+  /** Stops the worker (if still running), then closes the pool and both Temporal connections. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/** Connects to Temporal and Postgres, creates the site-visit worker and runs it. */
+export async function startWorker(config: Config, opts: StartWorkerOptions): Promise<StartedWorker> {
+  if (!config.databaseUrl) throw new Error('DATABASE_URL must be set for the worker');
+  const env = opts.env ?? process.env;
+  const db = createPool(config.databaseUrl, opts.dbPoolSize ?? config.databasePoolSize);
+  const { connection: clientConnection, client } = await connectClient(config, env);
+  const connection = await connectWorker(config, env);
+  const worker = await createSiteVisitWorker({
+    config,
+    connection,
+    client,
+    db,
+    logger: opts.logger,
+    metrics: opts.metrics,
+    ...(opts.workflowBundlePath ? { workflowBundlePath: opts.workflowBundlePath } : {}),
+  });
+  const run = runWorker(worker);
+  // The Quickbase sweep's schedule (or one "off" line). Visits never wait on it: a failure is logged, the next start retries.
+  void ensureQuickbaseSweepSchedule({ client, config, logger: opts.logger }).catch((err: unknown) =>
+    opts.logger.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'could not create the Quickbase sweep schedule'),
+  );
+  let closed: Promise<void> | undefined;
+  const shutdown = () =>
+    (closed ??= (async () => {
+      await run.stop();
+      await Promise.allSettled([db.end(), connection.close(), clientConnection.close()]);
+    })());
+  return { ...run, client, db, shutdown };
+}
