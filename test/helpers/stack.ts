@@ -7,7 +7,7 @@ import { createPool, type Db } from '../../src/db/pool.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { VisitService } from '../../src/visits/service.js';
-import { createSiteVisitWorker } from '../../src/worker/start.js';
+import { createSiteVisitWorker, type WorkerDeps } from '../../src/worker/start.js';
 import '../provided.js';
 import { LogCapture } from './logs.js';
 
@@ -54,7 +54,10 @@ export const TEST_ENV: Record<string, string> = {
   LOG_LEVEL: 'info',
 };
 
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  workerOverrides: Pick<WorkerDeps, 'quickbaseIntake'> = {},
+): Promise<TestStack> {
   const taskQueue = `test-${randomUUID()}`;
   const config = loadConfig({
     ...TEST_ENV,
@@ -84,6 +87,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
       logger,
       metrics,
       workflowBundlePath: config.worker.workflowBundlePath,
+      ...workerOverrides,
     });
     running = worker.run();
   };
