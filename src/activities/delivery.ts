@@ -142,11 +142,13 @@ export function createDeliveryActivities(deps: ActivityDeps) {
 
     if (outcome.kind === 'delivered') {
       // The attempt and the outcome in one statement (shared with other deliveries finishing now); if that
-      // fails, each on its own, so a broken attempt log never takes the outcome down with it.
+      // fails, each on its own, so a broken attempt log never takes the outcome down with it. The outcome itself
+      // is not best effort: if it cannot be written (Postgres down), the attempt fails and Temporal retries it,
+      // which sends again (at least once) rather than leave the event 'delivering' for good.
       const outcomeRow = { status: 'delivered' as const, lastError: null, finishedAt: deps.now(), now: deps.now() };
       await delivered.add({ eventId, deliveryId, attempt, ...attemptRow, ...outcomeRow }).catch(async () => {
         await logAttempt(attemptRow);
-        await bestEffort('record delivered', () => setStatus('delivered', null, outcomeRow.finishedAt));
+        await setStatus('delivered', null, outcomeRow.finishedAt);
       });
       metrics.deliveries.inc({ outcome: 'delivered' });
       if (deps.logger.isLevelEnabled('debug')) log().debug({ statusCode, durationMs }, 'webhook delivered');
