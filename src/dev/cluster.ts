@@ -7,6 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -228,9 +229,31 @@ async function ensureDatabase(serverUrl: string, name: string): Promise<string> 
   return url.toString();
 }
 
+/** A port free on loopback below the OS' ephemeral range. */
+async function freeLowPort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) {
+      taken.add(port);
+      return port;
+    }
+  }
+}
+
+/**
+ * Free ports for the server's services. Below 32768: Temporal records its services' ports in the cluster_membership
+ * table as a smallint, so a port from the ephemeral range (32768-60999, what port 0 gives) stops the server at start.
+ */
 async function freeServerPorts(): Promise<ServerPorts> {
   const ports = {} as ServerPorts;
-  for (const key of Object.keys(DEFAULT_SERVER_PORTS) as (keyof ServerPorts)[]) ports[key] = await freePort();
+  const taken = new Set<number>();
+  for (const key of Object.keys(DEFAULT_SERVER_PORTS) as (keyof ServerPorts)[]) ports[key] = await freeLowPort(taken);
   return ports;
 }
 

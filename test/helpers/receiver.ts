@@ -16,6 +16,8 @@ export interface Reply {
   body?: string;
   /** Never answer (until the receiver closes): a hanging endpoint. */
   hang?: boolean;
+  /** Answer after this long: a slow endpoint, so deliveries are in flight when a fault strikes. */
+  delayMs?: number;
 }
 
 type Responder = (request: ReceivedRequest, index: number) => Reply;
@@ -25,14 +27,19 @@ export class Receiver {
   readonly requests: ReceivedRequest[] = [];
   private responder: Responder = () => ({ status: 200, body: 'ok' });
   private readonly hanging = new Set<http.ServerResponse>();
+  private unanswered = 0;
 
   private constructor(private readonly server: http.Server) {}
 
-  static async start(): Promise<Receiver> {
+  /** On `port` (a free one by default): a receiver started again on its predecessor's port keeps its URL. */
+  static async start(port = 0): Promise<Receiver> {
     const server = http.createServer();
     const receiver = new Receiver(server);
     server.on('request', (req, res) => receiver.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
     return receiver;
   }
 
@@ -43,6 +50,11 @@ export class Receiver {
   /** Sets how the following requests are answered. */
   respond(responder: Responder): void {
     this.responder = responder;
+  }
+
+  /** Requests received and not answered yet. */
+  get inFlight(): number {
+    return this.unanswered;
   }
 
   forEvent(eventId: string): ReceivedRequest[] {
@@ -82,8 +94,15 @@ export class Receiver {
         this.hanging.add(res);
         return;
       }
-      res.writeHead(reply.status, reply.headers);
-      res.end(reply.body ?? '');
+      const answer = () => {
+        this.unanswered--;
+        if (res.destroyed) return;
+        res.writeHead(reply.status, reply.headers);
+        res.end(reply.body ?? '');
+      };
+      this.unanswered++;
+      if (reply.delayMs) setTimeout(answer, reply.delayMs);
+      else answer();
     });
   }
 }
