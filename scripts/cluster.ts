@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startCluster, type Cluster } from '../src/dev/cluster.js';
-import { TEMPORAL_SERVER_VERSION } from '../src/dev/temporal-server.js';
+import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION } from '../src/dev/temporal-server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const STATE = path.join(ROOT, '.data/cluster');
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   say(`  Namespace         ${c.namespace}`);
   say(`  Postgres          ${c.postgres.embedded ? `embedded on 127.0.0.1:${POSTGRES_PORT}` : 'DATABASE_URL'} (databases ssn, temporal, temporal_visibility)`);
   for (const w of c.workers) say(`  Worker            ${w.name}, pid ${w.pid} (log ${path.relative(ROOT, w.logFile)})`);
-  say(`  Web UI            docker run --rm --network host -e TEMPORAL_ADDRESS=${c.temporal.address} -e TEMPORAL_UI_PORT=8080 temporalio/ui:2.42.1  (then http://localhost:8080)`);
+  say(`  Web UI            docker run --rm --network host -e TEMPORAL_ADDRESS=${c.temporal.address} -e TEMPORAL_UI_PORT=8080 temporalio/ui:${TEMPORAL_UI_VERSION}  (then http://localhost:8080)`);
   say(`  Demo              SSN_API_URL=${c.apis[0]!.url} TEMPORAL_UI_URL=http://localhost:8080 npm run demo`);
   say('Press Ctrl-C to stop everything.');
 }

@@ -23,6 +23,8 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** The server the compose file runs (`temporalio/server`), the same as the one inside the CLI's dev server. */
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
+/** The Web UI image that goes with it (the UI server inside the CLI v1.5.1), for docker-compose.yml and `npm run cluster`'s hint. */
+export const TEMPORAL_UI_VERSION = '2.42.1';
 /** The schema versions that server ships (schema/postgresql/v12/{temporal,visibility}/versioned): both databases end there. */
 export const TEMPORAL_SCHEMA_VERSIONS = { temporal: '1.18', visibility: '1.9' } as const;
 /** The dynamic config both the compose stack and the cluster run with (repository-relative). */
@@ -81,13 +83,19 @@ async function moduleVersionOf(binary: string): Promise<string | undefined> {
   return /^\s*mod\s+go\.temporal\.io\/server\s+(\S+)/m.exec(info)?.[1];
 }
 
+/** The pinned server module's source in Go's module cache (downloaded when missing). */
+export async function serverModuleDir(): Promise<string> {
+  const { Dir } = JSON.parse(await go(['mod', 'download', '-json', `${MODULE}@v${TEMPORAL_SERVER_VERSION}`])) as { Dir: string };
+  return Dir;
+}
+
 /**
  * The two binaries at the pinned version, from `.tools/bin` or built there with `go install` (a first build takes
  * a few minutes; later ones come from Go's build cache). TEMPORAL_SERVER_BIN / TEMPORAL_SQL_TOOL_BIN override.
  */
 export async function ensureServerBinaries(log: Log): Promise<ServerBinaries> {
   const want = `v${TEMPORAL_SERVER_VERSION}`;
-  const { Dir: moduleDir } = JSON.parse(await go(['mod', 'download', '-json', `${MODULE}@${want}`])) as { Dir: string };
+  const moduleDir = await serverModuleDir();
   const binDir = path.join(ROOT, '.tools/bin');
   mkdirSync(binDir, { recursive: true });
   const found: Partial<Record<keyof typeof BINARIES, string>> = {};
