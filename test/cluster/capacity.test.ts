@@ -9,8 +9,10 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Connection, WorkflowClient } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
+import { siteVisitWorkflowId } from '../../src/messages.js';
 import { Receiver } from '../helpers/receiver.js';
 import { control, Driver, driveVisits, EXPECTED_EVENTS, expectSettled, registerClient } from './harness.js';
 
@@ -88,6 +90,39 @@ async function snapshot(status: Status) {
   };
 }
 
+/**
+ * Temporal Cloud Actions a visit's history shows, by the mapping in docs.temporal.io/cloud/actions: a start, each
+ * accepted update, each signal, each activity attempt, each timer, each search-attribute upsert, each memo change,
+ * and local activities once per workflow task that ran them. Queries (the API's reads) are billed on top, per call.
+ */
+async function actionsOfVisit(workflowId: string): Promise<{ actions: number; byType: Record<string, number> }> {
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  try {
+    const history = await new WorkflowClient({ connection, namespace: inject('namespace') }).getHandle(workflowId).fetchHistory();
+    const byType: Record<string, number> = {};
+    const add = (type: string, n = 1) => (byType[type] = (byType[type] ?? 0) + n);
+    let markersInTask = 0;
+    for (const event of history.events ?? []) {
+      if (event.workflowExecutionStartedEventAttributes) add('start');
+      else if (event.workflowExecutionUpdateAcceptedEventAttributes) add('update');
+      else if (event.workflowExecutionSignaledEventAttributes) add('signal');
+      else if (event.activityTaskStartedEventAttributes) add('activity attempt');
+      else if (event.timerStartedEventAttributes) add('timer');
+      else if (event.upsertWorkflowSearchAttributesEventAttributes) add('search attributes');
+      else if (event.workflowPropertiesModifiedEventAttributes) add('memo');
+      else if (event.markerRecordedEventAttributes) markersInTask++;
+      else if (event.workflowTaskCompletedEventAttributes) {
+        if (markersInTask > 0) add('local activities');
+        markersInTask = 0;
+      }
+    }
+    if (markersInTask > 0) add('local activities');
+    return { actions: Object.values(byType).reduce((a, b) => a + b, 0), byType };
+  } finally {
+    await connection.close();
+  }
+}
+
 let receiver: Receiver;
 
 beforeAll(async () => {
@@ -112,6 +147,7 @@ describe('capacity figures', () => {
     const events = VISITS * EXPECTED_EVENTS.length;
     const per = (a: number, b: number) => Math.round(((a - b) / events) * 100) / 100;
     const perDb = (name: string, key: 'commits' | 'rowsWritten') => per(after.db[name]![key], before.db[name]![key]);
+    const actions = await actionsOfVisit(siteVisitWorkflowId(client.clientId, visits[0]!.ticket));
     const costs = {
       test: 'capacity: per event',
       events,
@@ -131,6 +167,8 @@ describe('capacity figures', () => {
       rowsService: perDb('ssn', 'rowsWritten'),
       workerRssMiB: status.workers.map((w) => rssMiB(w.pid!)).join(' / '),
       duplicates: figures.duplicates,
+      cloudActionsPerVisit: actions.actions,
+      cloudActionsByType: Object.entries(actions.byType).map(([k, v]) => `${k} ${v}`).join(', '),
     };
     const rows = Object.entries(costs).map(([k, v]) => `| ${k.padEnd(20)} | ${String(v).padStart(12)} |`);
     console.log([`\n${costs.test}`, `| ${'figure'.padEnd(20)} | ${'value'.padStart(12)} |`, `|${'-'.repeat(22)}|${'-'.repeat(14)}|`, ...rows].join('\n'));
