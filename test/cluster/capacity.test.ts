@@ -74,6 +74,21 @@ async function databaseStats(): Promise<Record<string, { commits: number; rowsWr
   }
 }
 
+/** Connections open now, by database and by who holds them (the Temporal server, or the service's pools). */
+async function connections(status: Status): Promise<string> {
+  const db = new pg.Client({ connectionString: inject('databaseUrl') });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ datname: string; n: string }>(
+      `SELECT datname, count(*) AS n FROM pg_stat_activity WHERE datname IN ('ssn', 'temporal', 'temporal_visibility') AND pid <> pg_backend_pid() GROUP BY datname ORDER BY datname`,
+    );
+    const processes = status.workers.length + status.apis.length;
+    return rows.map((r) => `${r.datname} ${r.n}`).join(', ') + ` (service: ${processes} processes)`;
+  } finally {
+    await db.end();
+  }
+}
+
 async function snapshot(status: Status) {
   // pg_stat_database is updated by backends at transaction end, with a delay of up to a second.
   await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -147,6 +162,7 @@ describe('capacity figures', () => {
     const events = VISITS * EXPECTED_EVENTS.length;
     const per = (a: number, b: number) => Math.round(((a - b) / events) * 100) / 100;
     const perDb = (name: string, key: 'commits' | 'rowsWritten') => per(after.db[name]![key], before.db[name]![key]);
+    const connectionsAfter = await connections(status);
     const actions = await actionsOfVisit(siteVisitWorkflowId(client.clientId, visits[0]!.ticket));
     const costs = {
       test: 'capacity: per event',
@@ -167,6 +183,7 @@ describe('capacity figures', () => {
       rowsService: perDb('ssn', 'rowsWritten'),
       workerRssMiB: status.workers.map((w) => rssMiB(w.pid!)).join(' / '),
       duplicates: figures.duplicates,
+      postgresConnections: connectionsAfter,
       cloudActionsPerVisit: actions.actions,
       cloudActionsByType: Object.entries(actions.byType).map(([k, v]) => `${k} ${v}`).join(', '),
     };
