@@ -86,7 +86,7 @@ describe('the HTTP API on the cluster', () => {
     expect((await call(b, 'GET', `/v1/site-visits/${visit.id}`, { token: client.key })).body).toMatchObject({ status: 'Dispatched', scheduledDate: '2026-04-10' });
   });
 
-  it('applies a Quickbase record (201), dropping rep contact details', async () => {
+  it('accepts a Quickbase record (202) through one API and the visit applies it, dropping rep contact details', async () => {
     const ticket = ticketOf('QB');
     const res = await call<Record<string, unknown>>(apiUrls()[1]!, 'POST', '/ssn/v1/quickbase/records', {
       token: ssnToken(),
@@ -109,9 +109,18 @@ describe('the HTTP API on the cluster', () => {
         cancelled: false,
       },
     });
-    expect(res.status, res.text).toBe(201);
-    expect(res.body).toMatchObject({ clientTicketNumber: ticket, status: 'Scheduled', fieldRepName: 'Quinn Base' });
+    expect(res.status, res.text).toBe(202);
     expect(res.text).not.toContain('quinn@example.com');
+    // Read back through the other API process: the outcome, then the visit.
+    const statusUrl = res.body.statusUrl as string;
+    const outcome = await waitFor(async () => {
+      const status = await call<{ status: string; visitId: string | null }>(apiUrls()[0]!, 'GET', statusUrl, { token: ssnToken() });
+      return status.status === 200 && status.body.status !== 'pending' && status.body;
+    }, { what: 'the record applied', timeoutMs: 60_000 });
+    expect(outcome.status).toBe('applied');
+    const visit = await call<{ visit: Record<string, unknown> }>(apiUrls()[0]!, 'GET', `/ssn/v1/site-visits/${outcome.visitId}`, { token: ssnToken() });
+    expect(visit.body.visit).toMatchObject({ clientTicketNumber: ticket, status: 'Scheduled', fieldRepName: 'Quinn Base' });
+    expect(visit.text).not.toContain('quinn@example.com');
   });
 
   it('delivers a whole lifecycle, signed and in order, and finds the visits by search attribute through SQL visibility', async () => {
