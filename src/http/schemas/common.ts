@@ -5,6 +5,7 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { KEY_PART } from '../../messages.js';
+import { ERROR_CODES } from '../error-codes.js';
 
 /** The rule of assertKeyPart in src/messages.ts, as a JSON Schema pattern. */
 export const KEY_PATTERN = KEY_PART.source;
@@ -45,10 +46,7 @@ export const ApiKeyParams = Type.Object({ clientId: ClientId, keyId: Type.String
 export const ErrorSchema = Type.Object(
   {
     error: Type.Object({
-      code: Type.String({
-        description:
-          'invalid_input | unauthorized | forbidden | not_found | route_not_found | invalid_transition | conflict | payload_too_large | unsupported_media_type | unprocessable | internal_error | unavailable',
-      }),
+      code: Type.String({ description: ERROR_CODES.join(' | ') }),
       message: Type.String(),
       details: AnyObject('Machine-readable context, e.g. the offending field or the current status'),
     }),
