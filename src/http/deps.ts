@@ -18,7 +18,7 @@ import type { ServiceCall } from './deadline.js';
 /** What the HTTP API needs from the visit service; tests that are not about Temporal pass a fake. */
 export type VisitServiceLike = Pick<
   VisitService,
-  'createVisit' | 'applyChange' | 'applyQuickbaseRecord' | 'findVisit' | 'getVisit' | 'redeliverEvent' | 'redeliverVisit' | 'recover'
+  'createVisit' | 'applyChange' | 'applyQuickbaseRecord' | 'findVisit' | 'getVisit' | 'listVisits' | 'redeliverEvent' | 'redeliverVisit' | 'recover'
 >;
 
 export interface AppDeps {

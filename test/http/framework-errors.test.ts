@@ -85,10 +85,14 @@ describe('router errors', () => {
   });
 
   it('a known path with a method it does not take is a 405 method_not_allowed with Allow', async () => {
-    const res = await h.app.inject({ method: 'DELETE', url: '/ssn/v1/site-visits', headers: ssn });
+    const res = await h.app.inject({ method: 'DELETE', url: '/ssn/v1/site-visits/visit_x/changes', headers: ssn });
     expect(res.statusCode).toBe(405);
     expect(res.headers.allow).toBe('POST');
-    expect(errorOf(res)).toEqual({ code: 'method_not_allowed', message: '/ssn/v1/site-visits does not take DELETE', details: { allowed: ['POST'] } });
+    expect(errorOf(res)).toEqual({
+      code: 'method_not_allowed',
+      message: '/ssn/v1/site-visits/visit_x/changes does not take DELETE',
+      details: { allowed: ['POST'] },
+    });
     const put = await h.app.inject({ method: 'PUT', url: '/ssn/v1/clients/acme', headers: ssn, payload: {} });
     expect(put.statusCode).toBe(405);
     expect(put.headers.allow).toBe('GET, HEAD, PATCH');

@@ -1,7 +1,16 @@
 /** SSN: client administration: register a client, read and change its settings. */
-import { clientDetails, patchClient, registerClient } from '../../../clients/clients.js';
+import { clientDetails, listClients, patchClient, registerClient } from '../../../clients/clients.js';
+import { knownQueryOnly, pageLimit, queryFlag } from '../../commands.js';
 import type { RoutePlugin } from '../../deps.js';
-import { ClientDetailsSchema, ClientSchema, CreateClientBody, CreatedClientSchema, PatchClientBody } from '../../schemas/clients.js';
+import {
+  ClientDetailsSchema,
+  ClientListQuery,
+  ClientListSchema,
+  ClientSchema,
+  CreateClientBody,
+  CreatedClientSchema,
+  PatchClientBody,
+} from '../../schemas/clients.js';
 import { ClientParams, errorResponses } from '../../schemas/common.js';
 import { shareSchema } from '../shared-schema.js';
 
@@ -30,6 +39,23 @@ export const ssnClientRoutes: RoutePlugin = async (app, { deps: { db, config } }
         eventTypes: eventTypes ?? null,
       });
       return reply.status(201).send(created);
+    },
+  );
+
+  app.get(
+    '/clients',
+    {
+      preValidation: knownQueryOnly(ClientListQuery),
+      schema: {
+        operationId: 'ssnListClients',
+        summary: 'The clients, by client ID, a page at a time; filter by enabled (webhook endpoint) and apiEnabled',
+        querystring: ClientListQuery,
+        response: { 200: ClientListSchema, ...errorResponses() },
+      },
+    },
+    async function listAllClients(request) {
+      const { enabled, apiEnabled, limit, cursor } = request.query;
+      return listClients(db, { enabled: queryFlag(enabled), apiEnabled: queryFlag(apiEnabled) }, { limit: pageLimit(limit), cursor });
     },
   );
 
