@@ -55,7 +55,7 @@ export async function startBenchPostgres(
     });
     cleanups.add('embedded postgres', () => embedded.stop());
     adminUrl = embedded.url;
-    postmasterPid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    postmasterPid = embedded.pid;
   }
   const database = await createScratchDatabase(adminUrl, 'ssn_bench');
   cleanups.add('bench database', () => database.drop());

@@ -5,7 +5,8 @@ import type { Config } from '../src/config.js';
 import type { Measured } from './measure.js';
 import type { Params } from './params.js';
 import { ROOT } from './params.js';
-import { breakdown, fullPathClientId } from './phases/full-path.js';
+import { breakdown, fullPathClientId, type Breakdown } from './phases/full-path.js';
+import { intakeClientId } from './phases/intake.js';
 import type { OpenVisitsResult } from './phases/open-visits.js';
 import type { Shared } from './phases/shared.js';
 import type { VerifyingReceiver } from './receiver.js';
@@ -15,6 +16,8 @@ import { cpuTotal, disturbed, DISTURBED_OUTSIDE_SHARE, pooled, round2, roundResu
 export interface Rounds {
   baselineRuns: Measured[];
   fullPathRuns: Measured[];
+  /** Phase D: Quickbase records accepted durably (round i + 1 at index i). */
+  intakeRuns: Measured[];
   /** When each no-op activity began, by completion key (phase A, all rounds). */
   noopStarted: Map<string, number>;
 }
@@ -25,7 +28,7 @@ export type Summary = Awaited<ReturnType<typeof summarizeRounds>>;
  * Rounds where other processes took a share of the machine are reported but not pooled (both phases of the round
  * go, to keep the comparison paired); if every round was disturbed, all are pooled.
  */
-export async function summarizeRounds(s: Shared, { baselineRuns, fullPathRuns, noopStarted }: Rounds) {
+export async function summarizeRounds(s: Shared, { baselineRuns, fullPathRuns, intakeRuns, noopStarted }: Rounds) {
   const allRounds = [...Array(Math.max(baselineRuns.length, fullPathRuns.length)).keys()];
   const undisturbed = allRounds.filter((i) => ![baselineRuns[i], fullPathRuns[i]].some((m) => m !== undefined && disturbed(m)));
   const pooledRounds = undisturbed.length > 0 ? undisturbed : allRounds;
@@ -50,7 +53,39 @@ export async function summarizeRounds(s: Shared, { baselineRuns, fullPathRuns, n
       }
     : null;
   const targets = baseline && fullPath ? targetsOf(baselineRuns, fullPathRuns, baseline, fullPath, pooledRounds) : null;
-  return { baselineRuns, fullPathRuns, allRounds, pooledRounds, baseline, fullPath, targets };
+  const intake = intakeRuns.length ? await intakeOf(s, intakeRuns, fullPath) : null;
+  return { baselineRuns, fullPathRuns, intakeRuns, allRounds, pooledRounds, baseline, fullPath, targets, intake };
+}
+
+/**
+ * Phase D pooled over its own undisturbed rounds (all if none was): D does not decide which A and B rounds are
+ * pooled, so adding it leaves their results as they were. Compared with B (both deliver one rep.assigned per call).
+ */
+async function intakeOf(s: Shared, intakeRuns: Measured[], fullPath: Pooled | null) {
+  const allRounds = [...intakeRuns.keys()];
+  const undisturbed = allRounds.filter((i) => !disturbed(intakeRuns[i]!));
+  const pooledRounds = undisturbed.length > 0 ? undisturbed : allRounds;
+  const intake = pooled(pooledRounds.map((i) => intakeRuns[i]!));
+  const breakdownMs: Breakdown = await breakdown(
+    s,
+    intakeRuns.map((_, i) => intakeClientId(i + 1)),
+    intakeRuns.flatMap((m) => m.samples),
+  );
+  const vsFullPath = fullPath
+    ? {
+        throughputRatio: round2(intake.throughputPerSec / fullPath.throughputPerSec),
+        endToEndP50Ratio: round2(intake.latencyMs.p50 / fullPath.latencyMs.p50),
+        callP50Ratio: round2(intake.updateRoundTripMs.p50 / fullPath.updateRoundTripMs.p50),
+        cpuPerCompletionRatio: round2(cpuTotal(intake.cpuMsPerCompletion) / cpuTotal(fullPath.cpuMsPerCompletion)),
+      }
+    : null;
+  return { pooled: intake, pooledRounds, breakdownMs, vsFullPath, perRound: intakeRuns.map((m) => asIntake(roundResult(m))) };
+}
+
+/** Phase D's numbers under its own names: the call is the acceptance (202), completion the end to end. */
+function asIntake<T extends Pick<Pooled, 'latencyMs' | 'updateRoundTripMs' | 'updatesSent'>>(m: T) {
+  const { latencyMs, updateRoundTripMs, updatesSent, ...rest } = m;
+  return { recordsSent: updatesSent, acceptanceMs: updateRoundTripMs, endToEndMs: latencyMs, ...rest };
 }
 
 function targetsOf(baselineRuns: Measured[], fullPathRuns: Measured[], baseline: Pooled, fullPath: Pooled, pooledRounds: number[]) {
@@ -113,10 +148,20 @@ export function printTable(say: (line: string) => void, params: Params, r: Summa
   const mark = (m: Measured) => (disturbed(m) ? ` (disturbed: ${pct(m.cpu.outsideShare)} outside)` : '');
   r.baselineRuns.forEach((m, i) => rows.push({ name: `A baseline, round ${i + 1}${mark(m)}`, m }));
   r.fullPathRuns.forEach((m, i) => rows.push({ name: `B full path, round ${i + 1}${mark(m)}`, m }));
-  const pooledName = r.pooledRounds.length === r.allRounds.length ? 'all' : `rounds ${r.pooledRounds.map((i) => i + 1).join(',')}`;
+  r.intakeRuns.forEach((m, i) => rows.push({ name: `D intake, round ${i + 1}${mark(m)}`, m }));
+  const roundsName = (kept: number[], all: number) => (kept.length === all ? 'all' : `rounds ${kept.map((i) => i + 1).join(',')}`);
+  const pooledName = roundsName(r.pooledRounds, r.allRounds.length);
   if (r.baseline) rows.push({ name: `A baseline (no-op activity), ${pooledName}`, m: r.baseline });
   if (r.fullPath) rows.push({ name: `B full path (verified 2xx), ${pooledName}`, m: r.fullPath });
+  if (r.intake) rows.push({ name: `D intake (verified 2xx), ${roundsName(r.intake.pooledRounds, r.intakeRuns.length)}`, m: r.intake.pooled });
   for (const line of table(rows)) say(line);
+  if (r.intake) {
+    const { updateRoundTripMs: a, latencyMs: e } = r.intake.pooled;
+    say(
+      `D: acceptance (acceptQuickbaseRecord -> receipt) p50/p95/p99 ${a.p50}/${a.p95}/${a.p99} ms; ` +
+        `end to end (accepted -> verified 2xx) p50/p95/p99 ${e.p50}/${e.p95}/${e.p99} ms`,
+    );
+  }
 }
 
 /** The targets, CPU and Temporal requests per completion, and the machine's load in each window. */
@@ -133,7 +178,7 @@ export function printAnalysis(say: (line: string) => void, r: Summary): void {
         ` (per round: ${targets.p50.perRoundRatios.map((x) => `${x.toFixed(2)}x`).join(', ')})`,
     );
   }
-  for (const [name, m] of [['A', r.baseline], ['B', r.fullPath]] as const) {
+  for (const [name, m] of [['A', r.baseline], ['B', r.fullPath], ['D', r.intake?.pooled ?? null]] as const) {
     if (!m) continue;
     const c = m.cpuMsPerCompletion;
     say(`${name}: CPU ms per completion: temporal ${c.temporal}, postgres ${c.postgres ?? 'n/a'}, node ${c.node} (total ${round2(cpuTotal(c))})`);
@@ -141,9 +186,20 @@ export function printAnalysis(say: (line: string) => void, r: Summary): void {
     if (req.length > 0) say(`${name}: Temporal requests per completion: ${req.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
   if (targets) say(`B/A CPU per completion: ${targets.cpuPerCompletionRatio.toFixed(2)}x`);
+  const vs = r.intake?.vsFullPath;
+  if (vs) {
+    say(
+      `D/B: throughput ${pct(vs.throughputRatio)}, end-to-end p50 ${vs.endToEndP50Ratio.toFixed(2)}x, ` +
+        `call p50 ${vs.callP50Ratio.toFixed(2)}x (receipt vs update result), CPU per completion ${vs.cpuPerCompletionRatio.toFixed(2)}x`,
+    );
+  }
   const perWindow = (f: (m: Measured) => string) =>
-    [...r.baselineRuns.map((m, i) => `A${i + 1} ${f(m)}`), ...r.fullPathRuns.map((m, i) => `B${i + 1} ${f(m)}`)].join(', ');
-  if (r.baselineRuns.length + r.fullPathRuns.length > 0) {
+    [
+      ...r.baselineRuns.map((m, i) => `A${i + 1} ${f(m)}`),
+      ...r.fullPathRuns.map((m, i) => `B${i + 1} ${f(m)}`),
+      ...r.intakeRuns.map((m, i) => `D${i + 1} ${f(m)}`),
+    ].join(', ');
+  if (r.baselineRuns.length + r.fullPathRuns.length + r.intakeRuns.length > 0) {
     say(`load average (1m) at the start of each window: ${perWindow((m) => String(m.cpu.loadAverage1m.before))}`);
     say(`machine CPU busy/stolen during each window: ${perWindow((m) => `${pct(m.cpu.machineShare.busy)}/${pct(m.cpu.machineShare.steal)}`)}`);
     say(`machine CPU used outside the benchmark (> ${pct(DISTURBED_OUTSIDE_SHARE)} = disturbed): ${perWindow((m) => pct(m.cpu.outsideShare))}`);
@@ -157,6 +213,14 @@ export function printDetails(say: (line: string) => void, r: Summary, openVisits
     const b = r.fullPath.breakdownMs;
     say(
       `B where time goes (p50 of each segment, ${b.samples} samples): accepted -> activity start ${b.acceptedToActivityStart.p50} ms; ` +
+        `activity start -> POST sent ${b.activityStartToHttpSend.p50} ms; POST -> verified 2xx ${b.httpSendToReceiver2xx.p50} ms; ` +
+        `2xx -> delivery recorded ${b.receiver2xxToDeliveryRecorded.p50} ms`,
+    );
+  }
+  if (r.intake) {
+    const b = r.intake.breakdownMs;
+    say(
+      `D where time goes (p50 of each segment, ${b.samples} samples): accepted -> activity start ${b.acceptedToActivityStart.p50} ms; ` +
         `activity start -> POST sent ${b.activityStartToHttpSend.p50} ms; POST -> verified 2xx ${b.httpSendToReceiver2xx.p50} ms; ` +
         `2xx -> delivery recorded ${b.receiver2xxToDeliveryRecorded.p50} ms`,
     );
@@ -245,9 +309,19 @@ export function resultFile(run: RunInfo, r: Summary, openVisits: OpenVisitsResul
       throughput: 'completions / (last completion - first update sent) per round; pooled: all completions / sum of the windows',
       cpu: 'CPU seconds from /proc (dev server; embedded Postgres postmaster + backends) and process.cpuUsage() (bench process: drivers, in-process worker, receiver)',
       closedLoop: 'each driver waits for its update to complete before sending the next',
+      intake:
+        'phase D (phases.intake): acceptanceMs from VisitService.acceptQuickbaseRecord called to its receipt returned (what the HTTP 202 waits for); ' +
+        'endToEndMs from the receipt returned (accepted) to the receiver writing its 2xx for the rep.assigned the record implies; ' +
+        'pooled over its own undisturbed rounds; rounds ordered A B D (odd) and D B A (even)',
     },
-    phases: { baseline: r.baseline, fullPath: r.fullPath, openVisits: openVisits ?? null },
+    phases: { baseline: r.baseline, fullPath: r.fullPath, openVisits: openVisits ?? null, intake: intakeResult(r.intake) },
     targets: r.targets,
     receiver: run.receiver.counts,
   };
+}
+
+function intakeResult(intake: Summary['intake']) {
+  if (!intake) return null;
+  const { pooled: p, pooledRounds, breakdownMs, vsFullPath, perRound } = intake;
+  return { ...asIntake(p), pooledRounds: pooledRounds.map((i) => i + 1), breakdownMs, vsFullPath, perRound };
 }

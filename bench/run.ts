@@ -1,20 +1,22 @@
 /**
  * `npm run bench`: visits through the whole path on a local Temporal dev server (update accepted -> workflow ->
  * delivery activity -> signed POST -> receiver verifies -> 2xx), against a bare baseline on the same server with
- * the same load shape (an update that enqueues one no-op activity), then the worker's peak RSS with many open
+ * the same load shape (an update that enqueues one no-op activity), durable intake with the same load shape (a
+ * Quickbase record accepted by signal-with-start -> verified 2xx), then the worker's peak RSS with many open
  * visits (worker in a child process). Prints a table and writes bench/results/latest.json.
  *
  * Phases A and B run in alternating rounds (A B, B A, A B, ...) after a discarded warm-up round, so that both see
  * the same background load; their results are pooled over the undisturbed rounds (percentiles from all samples) and
- * shown per round. Six rounds by default: single rounds vary by +-15% on a saturated 2-core machine.
+ * shown per round. Six rounds by default: single rounds vary by +-15% on a saturated 2-core machine. Phase D runs in
+ * the same rounds in its own window, at either end (A B D, D B A, ...): A and B stay adjacent as before.
  *
  * Flags: --visits V --updates K --concurrency C (the load shape of phases A and B, per round), --rounds R,
  * --warmup W (targets per phase and round, discarded), --mode closed|burst (closed: a driver waits for an update's
  * delivery before its next update; burst: only for the update to be accepted), --open-visits N, --open-concurrency
- * and --open-cache (the child worker's maxCachedWorkflows) for phase C, --phases A,B,C, --db-pool,
+ * and --open-cache (the child worker's maxCachedWorkflows) for phase C, --phases A,B,C,D, --db-pool,
  * --event-timeout (s), --log-level, --out FILE (bench/params.ts).
  *
- * This file starts the stack and runs the rounds; the phases are bench/phases/ (baseline, full-path, open-visits, on
+ * This file starts the stack and runs the rounds; the phases are bench/phases/ (baseline, full-path, open-visits, intake, on
  * the stack in shared.ts), the load shape and its timing bench/measure.ts, the numbers bench/stats.ts, the table,
  * the lines and the results file bench/report.ts.
  */
@@ -34,6 +36,7 @@ import { Completions, type Harness } from './measure.js';
 import { OUT_DIR, parseParams, ROOT } from './params.js';
 import { phaseBaseline } from './phases/baseline.js';
 import { phaseFullPath } from './phases/full-path.js';
+import { phaseIntake } from './phases/intake.js';
 import { phaseOpenVisits, type OpenVisitsResult } from './phases/open-visits.js';
 import { envFor, type Shared } from './phases/shared.js';
 import { startVerifyingReceiver } from './receiver.js';
@@ -102,13 +105,14 @@ async function startStack(h: Harness, cleanups: Cleanups): Promise<Started> {
   return { shared, cli, postgres: postgres.value.server, config };
 }
 
-/** The discarded warm-up round, then phases A and B in alternating rounds. */
+/** The discarded warm-up round, then phases A and B in alternating rounds, phase D at either end of each. */
 async function runRounds(shared: Shared): Promise<Rounds> {
   const { h } = shared;
   const { params, say } = h;
-  const rounds: Rounds = { baselineRuns: [], fullPathRuns: [], noopStarted: new Map() };
+  const rounds: Rounds = { baselineRuns: [], fullPathRuns: [], intakeRuns: [], noopStarted: new Map() };
   const wantA = params.phases.includes('A');
   const wantB = params.phases.includes('B');
+  const wantD = params.phases.includes('D');
   if (wantA && wantB && params.warmup > 0 && !h.stopping()) {
     // Round 0, discarded: the first phase of a run otherwise meets a cold dev server, JIT and caches, which
     // showed as 15-25% lower throughput in round 1 of whichever phase went first.
@@ -117,9 +121,10 @@ async function runRounds(shared: Shared): Promise<Rounds> {
     await phaseBaseline(warm, 0, new Map());
     await phaseFullPath(warm, 0);
   }
-  for (let round = 1; round <= params.rounds && (wantA || wantB); round++) {
-    // Alternate which goes first, so a trend in the machine's load falls on both alike.
-    for (const phase of round % 2 === 1 ? ['A', 'B'] : ['B', 'A']) {
+  for (let round = 1; round <= params.rounds && (wantA || wantB || wantD); round++) {
+    // Alternate which goes first, so a trend in the machine's load falls on both alike. D goes at the ends, so the
+    // A-B pair stays back to back as it was before D existed, and D itself sees the start and the end of rounds.
+    for (const phase of round % 2 === 1 ? ['A', 'B', 'D'] : ['D', 'B', 'A']) {
       if (h.stopping()) break;
       if (phase === 'A' && wantA) {
         say(`round ${round}/${params.rounds}, phase A: baseline (update -> one no-op activity)`);
@@ -128,6 +133,10 @@ async function runRounds(shared: Shared): Promise<Rounds> {
       if (phase === 'B' && wantB) {
         say(`round ${round}/${params.rounds}, phase B: full path (applyChange -> workflow -> deliverEvent -> signed POST -> verified 2xx)`);
         rounds.fullPathRuns.push(await phaseFullPath(shared, round));
+      }
+      if (phase === 'D' && wantD) {
+        say(`round ${round}/${params.rounds}, phase D: intake (acceptQuickbaseRecord -> 202 receipt; -> workflow -> deliverEvent -> verified 2xx)`);
+        rounds.intakeRuns.push(await phaseIntake(shared, round));
       }
     }
   }

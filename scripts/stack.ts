@@ -20,16 +20,18 @@ import { packageVersion } from '../src/worker.js';
 import { startWorker } from '../src/worker/start.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const DATA = path.join(ROOT, '.data');
-const TEMPORAL_PORT = 7233;
-const TEMPORAL_UI_PORT = 8233;
+const DATA = path.resolve(ROOT, process.env.LOCAL_DATA_DIR ?? '.data');
+const SHOWN_DATA = DATA === path.join(ROOT, '.data') ? '.data' : DATA;
+const TEMPORAL_PORT = Number(process.env.LOCAL_TEMPORAL_PORT ?? 7233);
+const TEMPORAL_UI_PORT = Number(process.env.LOCAL_TEMPORAL_UI_PORT ?? TEMPORAL_PORT + 1000);
 const POSTGRES_PORT = Number(process.env.LOCAL_POSTGRES_PORT ?? 54329);
 /** The API's no-login codec listener, which the local Web UI decodes payloads through. */
 const LOCAL_CODEC_BIND = '127.0.0.1:8234';
 const LOCAL_CODEC_ENDPOINT = `http://${LOCAL_CODEC_BIND}/codec`;
 
 const cleanups: (() => Promise<void>)[] = [];
-let stopping = false;
+/** When the first signal to stop arrived. */
+let stoppingSince: number | undefined;
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -82,13 +84,13 @@ async function main(): Promise<void> {
   };
   const startedTemporal = !env.TEMPORAL_ADDRESS;
   if (startedTemporal) {
-    say('Starting the Temporal dev server (SQLite in .data/temporal.sqlite)...');
+    say(`Starting the Temporal dev server (SQLite in ${SHOWN_DATA}/temporal.sqlite)...`);
     env.TEMPORAL_ADDRESS = await startTemporal();
   }
   const startedPostgres = !env.DATABASE_URL;
   if (startedPostgres) {
-    say('Starting Postgres (embedded, data in .data/postgres)...');
-    const db = await startEmbeddedPostgres({ dataDir: path.join(DATA, 'postgres'), port: POSTGRES_PORT, database: 'ssn' });
+    say(`Starting Postgres (embedded, data in ${SHOWN_DATA}/postgres)...`);
+    const db = await startEmbeddedPostgres({ dataDir: path.join(DATA, 'postgres'), port: POSTGRES_PORT, database: 'ssn', log: say });
     cleanups.unshift(() => db.stop());
     env.DATABASE_URL = db.url;
   }
@@ -126,8 +128,8 @@ async function main(): Promise<void> {
 }
 
 async function stop(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+  if (stoppingSince === undefined) {
+    stoppingSince = Date.now();
     say('\nStopping...');
     for (const cleanup of cleanups) await cleanup().catch((err: unknown) => say(`cleanup failed: ${String(err)}`));
     say('Stopped.');
@@ -135,9 +137,22 @@ async function stop(code: number): Promise<never> {
   process.exit(code);
 }
 
-// The order is ours: API, worker (drained), Postgres, Temporal.
-process.on('SIGINT', () => void stop(0));
-process.on('SIGTERM', () => void stop(0));
+/**
+ * The order is ours: API, worker (drained), Postgres, Temporal; the dev server and Postgres run in process groups
+ * of their own, so a terminal's Ctrl-C reaches only us. It reaches us twice (npm passes it on): a repeat within two
+ * seconds is that echo. A later one means "now": we exit, and the watchdogs take the dev server and Postgres down.
+ */
+function onStopSignal(signal: NodeJS.Signals): void {
+  if (stoppingSince === undefined) {
+    void stop(0);
+  } else if (Date.now() - stoppingSince > 2_000) {
+    say(`${signal} again: exiting without waiting for the rest to stop in order.`);
+    process.exit(130);
+  }
+}
+process.on('SIGINT', onStopSignal);
+process.on('SIGTERM', onStopSignal);
+process.on('SIGHUP', onStopSignal);
 
 main().catch(async (err: unknown) => {
   say(`Failed to start: ${err instanceof Error ? err.message : String(err)}`);

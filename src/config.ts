@@ -1,5 +1,6 @@
 import { KeyringError, parseKeyring, type Keyring } from './crypto/keyring.js';
 import { DEFAULT_TASK_QUEUE, type DeliveryPolicy } from './messages.js';
+import { parseFieldIds, type QuickbaseFieldIds } from './quickbase/fields.js';
 
 /** Thrown for a bad or missing environment variable; the message names the variable. */
 export class ConfigError extends Error {
@@ -37,7 +38,7 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Connections per process: activities and requests hold one only for a few short queries. */
   databasePoolSize: number;
-  http: { host: string; port: number; bodyLimitBytes: number; temporalTimeoutMs: number };
+  http: { host: string; port: number; bodyLimitBytes: number; temporalTimeoutMs: number; requestTimeoutMs: number };
   ssnServiceTokens: string[];
   webhooks: DeliveryPolicy & {
     allowHttp: boolean;
@@ -61,6 +62,31 @@ export interface Config {
     /** A prebuilt workflow bundle (the container image builds one); unset: bundle at start. */
     workflowBundlePath: string | undefined;
   };
+  quickbase: QuickbaseConfig;
+}
+
+/** The reconciliation sweep over Quickbase's JSON API (src/quickbase/, src/activities/quickbase-sweep.ts). */
+export interface QuickbaseConfig {
+  /** Undefined (the sweep is off) unless QUICKBASE_REALM_HOSTNAME, QUICKBASE_USER_TOKEN and QUICKBASE_TABLE_ID are all set. */
+  api: QuickbaseApi | undefined;
+  fieldIds: QuickbaseFieldIds;
+  sweepIntervalMs: number;
+  /** Each sweep re-reads this far before the watermark: changes whose Date Modified became visible late. */
+  sweepOverlapMs: number;
+  /** With no watermark stored yet, the first sweep reads this far back. */
+  sweepLookbackMs: number;
+  pageSize: number;
+  httpTimeoutMs: number;
+}
+
+export interface QuickbaseApi {
+  /** `QB-Realm-Hostname`, e.g. `ssn.quickbase.com`. */
+  realmHostname: string;
+  /** A secret: sent only as `Authorization: QB-USER-TOKEN ...`; never logged, never in workflow history. */
+  userToken: string;
+  tableId: string;
+  /** `https://api.quickbase.com/v1`; a local stand-in in tests and the demo. */
+  baseUrl: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -179,6 +205,53 @@ function httpsUrl(env: Env, name: string, allowHttp: boolean): string | undefine
 
 const LOOPBACK_OR_ANY = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]|0\.0\.0\.0|\[::\]):\d{1,5}$/;
 
+const QUICKBASE_REQUIRED = ['QUICKBASE_REALM_HOSTNAME', 'QUICKBASE_USER_TOKEN', 'QUICKBASE_TABLE_ID'] as const;
+const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+function quickbaseApi(env: Env): QuickbaseApi | undefined {
+  const set = QUICKBASE_REQUIRED.filter((name) => optional(env, name) !== undefined);
+  if (set.length === 0) return undefined;
+  const missing = QUICKBASE_REQUIRED.filter((name) => !set.includes(name));
+  if (missing.length > 0) {
+    throw new ConfigError(`${missing.join(' and ')} must be set with ${set.join(' and ')} (the Quickbase sweep needs all three)`);
+  }
+  const realmHostname = optional(env, 'QUICKBASE_REALM_HOSTNAME')!;
+  if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/.test(realmHostname)) {
+    throw new ConfigError(`QUICKBASE_REALM_HOSTNAME must be a host name like ssn.quickbase.com, got ${JSON.stringify(realmHostname)}`);
+  }
+  const tableId = optional(env, 'QUICKBASE_TABLE_ID')!;
+  if (!/^[A-Za-z0-9]{1,32}$/.test(tableId)) throw new ConfigError(`QUICKBASE_TABLE_ID must be a table ID like bqx7xre2m, got ${JSON.stringify(tableId)}`);
+  const baseUrl = str(env, 'QUICKBASE_API_URL', 'https://api.quickbase.com/v1').replace(/\/+$/, '');
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ConfigError('QUICKBASE_API_URL must be an absolute URL like https://api.quickbase.com/v1');
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOST.test(url.hostname))) {
+    throw new ConfigError('QUICKBASE_API_URL must be https (plain http only on loopback, for a local stand-in)');
+  }
+  return { realmHostname, userToken: optional(env, 'QUICKBASE_USER_TOKEN')!, tableId, baseUrl };
+}
+
+function quickbaseConfig(env: Env): QuickbaseConfig {
+  let fieldIds: QuickbaseFieldIds;
+  try {
+    fieldIds = parseFieldIds(optional(env, 'QUICKBASE_FIELD_IDS'));
+  } catch (err) {
+    throw new ConfigError(`QUICKBASE_FIELD_IDS ${(err as Error).message}`);
+  }
+  return {
+    api: quickbaseApi(env),
+    fieldIds,
+    sweepIntervalMs: duration(env, 'QUICKBASE_SWEEP_INTERVAL', '5m', 1_000),
+    sweepOverlapMs: duration(env, 'QUICKBASE_SWEEP_OVERLAP', '2m', 1_000),
+    sweepLookbackMs: duration(env, 'QUICKBASE_SWEEP_LOOKBACK', '1d', 0),
+    pageSize: int(env, 'QUICKBASE_SWEEP_PAGE_SIZE', 200, 1, 10_000),
+    httpTimeoutMs: duration(env, 'QUICKBASE_HTTP_TIMEOUT', '30s', 100),
+  };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads and validates every setting once; throws ConfigError naming the variable. */
@@ -257,6 +330,7 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
       port: int(env, 'HTTP_PORT', 3000, 0, 65535),
       bodyLimitBytes: 256 * 1024,
       temporalTimeoutMs: duration(env, 'HTTP_TEMPORAL_TIMEOUT', '10s', 100),
+      requestTimeoutMs: duration(env, 'HTTP_REQUEST_TIMEOUT', '30s', 100),
     },
     ssnServiceTokens: tokens,
     webhooks: {
@@ -281,6 +355,7 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
       metricsServerBind: bindAddress(env, 'WORKER_METRICS_BIND'),
       workflowBundlePath: optional(env, 'WORKFLOW_BUNDLE_PATH'),
     },
+    quickbase: quickbaseConfig(env),
   };
 }
 

@@ -8,6 +8,8 @@ export interface Metrics {
   deliveries: Counter<'outcome'>;
   deliveryAttemptSeconds: Histogram<'outcome'>;
   intakeRejected: Counter<'source' | 'reason'>;
+  quickbaseSweepRecords: Counter<'outcome'>;
+  quickbaseRequests: Counter<'outcome'>;
 }
 
 /** One registry per process; the HTTP API serves it at /metrics, the worker on its metrics port. */
@@ -46,6 +48,18 @@ export function createMetrics(): Metrics {
       name: 'ssn_intake_rejected_total',
       help: 'Accepted intake (Quickbase records, SSN changes) that the visit lifecycle refused, by source and reason',
       labelNames: ['source', 'reason'],
+      registers: [registry],
+    }),
+    quickbaseSweepRecords: new Counter({
+      name: 'ssn_quickbase_sweep_records_total',
+      help: 'Records the Quickbase sweep read, by outcome (accepted by the intake, rejected by its edge checks, invalid)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    quickbaseRequests: new Counter({
+      name: 'ssn_quickbase_requests_total',
+      help: 'Quickbase records/query requests by outcome (ok, http_401, http_429, http_5xx ..., network)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
   };

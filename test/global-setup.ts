@@ -36,6 +36,7 @@ async function startPostgres(): Promise<{ url: string; stop: () => Promise<void>
     serverUrl = embedded.url;
     stopServer = async () => {
       await embedded.stop();
+      await rm(embedded.dataDir, { recursive: true, force: true }); // dataDir, or where it had to move
       await rm(dataDir, { recursive: true, force: true });
     };
   }

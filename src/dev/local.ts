@@ -2,12 +2,15 @@
  * Local infrastructure for the stack (`npm start`), the tests and the bench: a Temporal dev server in its own
  * process group, free ports, scratch databases. Not used by the worker or the API.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { SEARCH_ATTRIBUTES } from '../messages.js';
+import { spawnOwned } from './processes.js';
+
+export { stopProcess } from './processes.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -18,26 +21,6 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** SIGTERM to the child (its process group when it leads one), SIGKILL if it is still there after `graceMs`. */
-export async function stopProcess(child: ChildProcess, opts: { group: boolean; graceMs: number }): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      if (opts.group) process.kill(-child.pid!, sig);
-      else child.kill(sig);
-    } catch {
-      // already gone
-    }
-  };
-  signal('SIGTERM');
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, opts.graceMs))]);
-  if (child.exitCode === null && child.signalCode === null) {
-    signal('SIGKILL');
-    await exited;
-  }
 }
 
 export interface DevServerOptions {
@@ -63,7 +46,7 @@ export interface DevServer {
 
 /**
  * `temporal server start-dev` with the project's search attributes, in its own process group (a Ctrl-C reaches
- * whoever started it, who stops it last), ready once it answers.
+ * whoever started it, who stops it last) and with a watchdog (it goes down when its starter dies), ready once it answers.
  */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
@@ -77,15 +60,18 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF');
   }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
-  const child = spawn(opts.cli, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  const { child, stop } = spawnOwned(opts.cli, args, { stdio: ['ignore', 'ignore', 'inherit'], graceMs: 10_000 });
+  let spawnError: Error | undefined;
+  child.on('error', (err) => (spawnError = err));
   const server: DevServer = {
     address: `${host}:${port}`,
     metricsUrl: metricsPort === null ? null : `http://127.0.0.1:${metricsPort}/metrics`,
     child,
-    stop: () => stopProcess(child, { group: true, graceMs: 10_000 }),
+    stop,
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
+    if (spawnError) throw new Error(`could not run the Temporal CLI ${opts.cli}: ${spawnError.message}`);
     if (child.exitCode !== null) {
       throw new Error(`the Temporal dev server exited (code ${child.exitCode}); is port ${port}${opts.uiPort ? ` or ${opts.uiPort}` : ''} taken?`);
     }

@@ -187,31 +187,8 @@ export function decide(state: VisitState, command: VisitCommand, at: string): De
       const next = touch({ fieldRepName: name });
       return { ok: true, state: next, events: [event('rep.assigned', next, { fieldRepName: name ?? AWAITING_REASSIGNMENT })] };
     }
-    case 'schedule': {
-      const etaTime = command.etaTime ?? null;
-      const same = command.scheduledDate === state.scheduledDate && etaTime === state.etaTime;
-      if (same) return unchanged(state);
-      if (state.status === 'Dispatched' || state.status === 'Completed') {
-        return reject(state, 'the job is locked in after dispatch; the schedule can no longer change');
-      }
-      if (state.status === 'New') {
-        const next = touch({ status: 'Scheduled', scheduledDate: command.scheduledDate, etaTime, scheduledAt: at });
-        return { ok: true, state: next, events: [event('job.scheduled', next, { scheduledDate: next.scheduledDate, etaTime })] };
-      }
-      const next = touch({ scheduledDate: command.scheduledDate, etaTime });
-      return {
-        ok: true,
-        state: next,
-        events: [
-          event('schedule.updated', next, {
-            scheduledDate: next.scheduledDate,
-            etaTime,
-            previousScheduledDate: state.scheduledDate,
-            previousEtaTime: state.etaTime,
-          }),
-        ],
-      };
-    }
+    case 'schedule':
+      return schedule(state, command, at);
     case 'dispatch': {
       if (state.status === 'Dispatched' || state.status === 'Completed') return unchanged(state);
       if (state.scheduledDate === null) return reject(state, 'dispatch needs a schedule date first');
@@ -254,4 +231,32 @@ export function decide(state: VisitState, command: VisitCommand, at: string): De
       return { ok: true, state: touch({ status: 'Cancelled', cancelledAt: at }), events: [] };
     }
   }
+}
+
+/** A first schedule moves a New visit to Scheduled; later ones are updates, until dispatch locks it in. */
+function schedule(state: VisitState, command: Extract<VisitCommand, { type: 'schedule' }>, at: string): Decision {
+  const touch = (next: Partial<VisitState>): VisitState => ({ ...state, ...next, updatedAt: at });
+  const etaTime = command.etaTime ?? null;
+  const same = command.scheduledDate === state.scheduledDate && etaTime === state.etaTime;
+  if (same) return unchanged(state);
+  if (state.status === 'Dispatched' || state.status === 'Completed') {
+    return reject(state, 'the job is locked in after dispatch; the schedule can no longer change');
+  }
+  if (state.status === 'New') {
+    const next = touch({ status: 'Scheduled', scheduledDate: command.scheduledDate, etaTime, scheduledAt: at });
+    return { ok: true, state: next, events: [event('job.scheduled', next, { scheduledDate: next.scheduledDate, etaTime })] };
+  }
+  const next = touch({ scheduledDate: command.scheduledDate, etaTime });
+  return {
+    ok: true,
+    state: next,
+    events: [
+      event('schedule.updated', next, {
+        scheduledDate: next.scheduledDate,
+        etaTime,
+        previousScheduledDate: state.scheduledDate,
+        previousEtaTime: state.etaTime,
+      }),
+    ],
+  };
 }

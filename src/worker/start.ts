@@ -7,15 +7,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { Agent, type Dispatcher } from 'undici';
 import { createActivities } from '../activities/index.js';
 import { checkSecretsAtRest } from '../clients/secret-box.js';
+import { createQuickbaseSweepActivities, type QuickbaseIntake } from '../activities/quickbase-sweep.js';
 import type { Config } from '../config.js';
 import { createPool, type Db } from '../db/pool.js';
 import { createWebhookDispatcher } from '../delivery/ssrf.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { dataConverterOf } from '../temporal/codec.js';
+import { ensureQuickbaseSweepSchedule } from '../quickbase/schedule.js';
 import { connectClient, connectWorker } from '../temporal/connect.js';
+import { VisitService } from '../visits/service.js';
 
 const here = fileURLToPath(import.meta.url);
 /** src/workflows/index.ts under tsx and vitest, dist/workflows/index.js when built. */
@@ -30,6 +34,10 @@ export interface WorkerDeps {
   metrics: Metrics;
   /** A prebuilt bundle (the container image); without it the worker bundles src/workflows at start. */
   workflowBundlePath?: string;
+  /** Where the Quickbase sweep feeds records; default: the VisitService intake, as the webhook route. */
+  quickbaseIntake?: QuickbaseIntake;
+  /** How the sweep reaches Quickbase; default: a plain undici agent. */
+  quickbaseHttp?: Dispatcher;
 }
 
 /** The task queue, the payload codec and the tuning every site-visit worker runs with (the benchmark's baseline worker too). */
@@ -48,18 +56,31 @@ export function siteVisitWorkerOptions(config: Config) {
 
 export async function createSiteVisitWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
-  const activities = createActivities({
-    db: deps.db,
-    config,
-    logger: deps.logger.child({ component: 'activities' }),
-    metrics: deps.metrics,
-    http: createWebhookDispatcher({
-      allowedPrivateCidrs: config.webhooks.allowedPrivateCidrs,
-      connectTimeoutMs: config.webhooks.httpTimeoutMs,
+  const logger = deps.logger.child({ component: 'activities' });
+  const now = () => new Date();
+  const activities = {
+    ...createActivities({
+      db: deps.db,
+      config,
+      logger,
+      metrics: deps.metrics,
+      http: createWebhookDispatcher({
+        allowedPrivateCidrs: config.webhooks.allowedPrivateCidrs,
+        connectTimeoutMs: config.webhooks.httpTimeoutMs,
+      }),
+      temporal: deps.client,
+      now,
     }),
-    temporal: deps.client,
-    now: () => new Date(),
-  });
+    ...createQuickbaseSweepActivities({
+      db: deps.db,
+      config,
+      logger,
+      metrics: deps.metrics,
+      http: deps.quickbaseHttp ?? new Agent({ connect: { timeout: config.quickbase.httpTimeoutMs } }),
+      intake: deps.quickbaseIntake ?? new VisitService({ client: deps.client, db: deps.db, config, logger }),
+      now,
+    }),
+  };
   return Worker.create({
     connection: deps.connection,
     ...(deps.workflowBundlePath ? { workflowBundle: { codePath: deps.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
@@ -127,6 +148,10 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
     ...(opts.workflowBundlePath ? { workflowBundlePath: opts.workflowBundlePath } : {}),
   });
   const run = runWorker(worker);
+  // The Quickbase sweep's schedule (or one "off" line). Visits never wait on it: a failure is logged, the next start retries.
+  void ensureQuickbaseSweepSchedule({ client, config, logger: opts.logger }).catch((err: unknown) =>
+    opts.logger.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'could not create the Quickbase sweep schedule'),
+  );
   let closed: Promise<void> | undefined;
   const shutdown = () =>
     (closed ??= (async () => {

@@ -1,2 +1,3 @@
 export { siteVisitWorkflow } from './site-visit.js';
 export { redeliveryWorkflow } from './redelivery.js';
+export { quickbaseSweepWorkflow } from './quickbase-sweep.js';

@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { VisitService } from '../../src/visits/service.js';
 import { temporalClient } from '../../src/temporal/connect.js';
-import { createSiteVisitWorker } from '../../src/worker/start.js';
+import { createSiteVisitWorker, type WorkerDeps } from '../../src/worker/start.js';
 import '../provided.js';
 import { insertSecret, testKeysEnv } from './keys.js';
 import { LogCapture } from './logs.js';
@@ -56,7 +56,10 @@ export const TEST_ENV: Record<string, string> = {
   LOG_LEVEL: 'info',
 };
 
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  workerOverrides: Pick<WorkerDeps, 'quickbaseIntake'> = {},
+): Promise<TestStack> {
   const taskQueue = `test-${randomUUID()}`;
   const config = loadConfig({
     ...TEST_ENV,
@@ -87,6 +90,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
       logger,
       metrics,
       workflowBundlePath: config.worker.workflowBundlePath,
+      ...workerOverrides,
     });
     running = worker.run();
   };

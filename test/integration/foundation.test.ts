@@ -10,7 +10,7 @@ describe('migrations', () => {
     const db = await createScratchDatabase(inject('databaseUrl'), 'ssn_scratch');
     try {
       const [first, second] = await Promise.all([migrate(db.url), migrate(db.url)]);
-      expect([...first, ...second]).toEqual(['1764100000000_initial']);
+      expect([...first, ...second]).toEqual(['1764100000000_initial', '1796111482425_quickbase-sweep']);
       expect(await migrate(db.url)).toEqual([]);
       const client = new pg.Client({ connectionString: db.url });
       await client.connect();
@@ -19,7 +19,8 @@ describe('migrations', () => {
       );
       await client.end();
       expect(rows.map((r) => r.table_name)).toEqual([
-        'api_keys', 'client_secrets', 'clients', 'deliveries', 'delivery_attempts', 'events', 'pgmigrations', 'visits',
+        'api_keys', 'client_secrets', 'clients', 'deliveries', 'delivery_attempts', 'events', 'pgmigrations',
+        'quickbase_sweep_watermarks', 'visits',
       ]);
     } finally {
       await db.drop();

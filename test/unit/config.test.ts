@@ -2,10 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, deliveryPolicyOf, loadConfig, parseDuration } from '../../src/config.js';
 import { DEFAULT_TASK_QUEUE } from '../../src/messages.js';
+import { DEFAULT_FIELD_IDS } from '../../src/quickbase/fields.js';
 
 const TOKEN_A = 'tok_A1b2C3d4E5f6G7h8';
 const TOKEN_B = 'tok_Z9y8X7w6V5u4T3s2';
 const API_KEY = 'tmprl_apikey_0123456789abcdef';
+const QB_TOKEN = 'b7738j_qb_usertoken_0123456789abcdef';
+const QB = { QUICKBASE_REALM_HOSTNAME: 'ssn.quickbase.com', QUICKBASE_USER_TOKEN: QB_TOKEN, QUICKBASE_TABLE_ID: 'bqx7xre2m' };
 
 /** The ConfigError loadConfig throws for `env`; fails the test when it does not throw one. */
 function configError(env: Record<string, string | undefined>): ConfigError {
@@ -39,7 +42,7 @@ describe('loadConfig', () => {
       codec: { corsOrigins: [], jwt: undefined, localBind: undefined },
       databaseUrl: undefined,
       databasePoolSize: 20,
-      http: { host: '127.0.0.1', port: 3000, bodyLimitBytes: 256 * 1024, temporalTimeoutMs: 10_000 },
+      http: { host: '127.0.0.1', port: 3000, bodyLimitBytes: 256 * 1024, temporalTimeoutMs: 10_000, requestTimeoutMs: 30_000 },
       ssnServiceTokens: [],
       webhooks: {
         httpTimeoutMs: 15_000,
@@ -62,6 +65,15 @@ describe('loadConfig', () => {
         metricsBind: undefined,
         metricsServerBind: undefined,
         workflowBundlePath: undefined,
+      },
+      quickbase: {
+        api: undefined,
+        fieldIds: DEFAULT_FIELD_IDS,
+        sweepIntervalMs: 300_000,
+        sweepOverlapMs: 120_000,
+        sweepLookbackMs: 86_400_000,
+        pageSize: 200,
+        httpTimeoutMs: 30_000,
       },
     });
   });
@@ -103,6 +115,16 @@ describe('loadConfig', () => {
       WORKER_METRICS_BIND: '0.0.0.0:9465',
       DATABASE_POOL_SIZE: '7',
       WORKFLOW_BUNDLE_PATH: '/app/workflow-bundle.js',
+      QUICKBASE_REALM_HOSTNAME: 'ssn.quickbase.com',
+      QUICKBASE_USER_TOKEN: QB_TOKEN,
+      QUICKBASE_TABLE_ID: 'bqx7xre2m',
+      QUICKBASE_API_URL: 'https://api.quickbase.example/v1/',
+      QUICKBASE_FIELD_IDS: '{"clientId":21,"cancelled":40}',
+      QUICKBASE_SWEEP_INTERVAL: '1m',
+      QUICKBASE_SWEEP_OVERLAP: '30s',
+      QUICKBASE_SWEEP_LOOKBACK: '7d',
+      QUICKBASE_SWEEP_PAGE_SIZE: '500',
+      QUICKBASE_HTTP_TIMEOUT: '10s',
     });
     expect(config).toMatchObject({
       logLevel: 'debug',
@@ -140,6 +162,15 @@ describe('loadConfig', () => {
         metricsBind: '0.0.0.0:9464',
         metricsServerBind: '0.0.0.0:9465',
         workflowBundlePath: '/app/workflow-bundle.js',
+      },
+      quickbase: {
+        api: { realmHostname: 'ssn.quickbase.com', userToken: QB_TOKEN, tableId: 'bqx7xre2m', baseUrl: 'https://api.quickbase.example/v1' },
+        fieldIds: { ...DEFAULT_FIELD_IDS, clientId: 21, cancelled: 40 },
+        sweepIntervalMs: 60_000,
+        sweepOverlapMs: 30_000,
+        sweepLookbackMs: 7 * 86_400_000,
+        pageSize: 500,
+        httpTimeoutMs: 10_000,
       },
     });
     expect(deliveryPolicyOf(config)).toEqual({
@@ -190,6 +221,18 @@ describe('loadConfig', () => {
     ['WORKER_MAX_CONCURRENT_WORKFLOW_TASKS=1', { WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '1' }, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS'],
     ['VISIT_HISTORY_LIMIT=60000', { VISIT_HISTORY_LIMIT: '60000' }, 'VISIT_HISTORY_LIMIT'],
     ['WORKER_MAX_CACHED_WORKFLOWS=lots', { WORKER_MAX_CACHED_WORKFLOWS: 'lots' }, 'WORKER_MAX_CACHED_WORKFLOWS'],
+    ['a realm without a token and a table', { QUICKBASE_REALM_HOSTNAME: 'ssn.quickbase.com' }, 'QUICKBASE_USER_TOKEN and QUICKBASE_TABLE_ID'],
+    ['a token without a table', { QUICKBASE_REALM_HOSTNAME: 'ssn.quickbase.com', QUICKBASE_USER_TOKEN: QB_TOKEN }, 'QUICKBASE_TABLE_ID'],
+    ['QUICKBASE_REALM_HOSTNAME=https://x', { ...QB, QUICKBASE_REALM_HOSTNAME: 'https://ssn.quickbase.com' }, 'QUICKBASE_REALM_HOSTNAME'],
+    ['QUICKBASE_TABLE_ID=a/b', { ...QB, QUICKBASE_TABLE_ID: 'a/b' }, 'QUICKBASE_TABLE_ID'],
+    ['QUICKBASE_API_URL over plain http', { ...QB, QUICKBASE_API_URL: 'http://api.quickbase.com/v1' }, 'QUICKBASE_API_URL'],
+    ['QUICKBASE_API_URL=nonsense', { ...QB, QUICKBASE_API_URL: 'nonsense' }, 'QUICKBASE_API_URL'],
+    ['QUICKBASE_FIELD_IDS not JSON', { QUICKBASE_FIELD_IDS: '{clientId:6}' }, 'QUICKBASE_FIELD_IDS'],
+    ['QUICKBASE_FIELD_IDS with a contact field', { QUICKBASE_FIELD_IDS: '{"repEmail":20}' }, 'QUICKBASE_FIELD_IDS'],
+    ['QUICKBASE_SWEEP_INTERVAL=500ms', { QUICKBASE_SWEEP_INTERVAL: '500ms' }, 'QUICKBASE_SWEEP_INTERVAL'],
+    ['QUICKBASE_SWEEP_OVERLAP=0', { QUICKBASE_SWEEP_OVERLAP: '0' }, 'QUICKBASE_SWEEP_OVERLAP'],
+    ['QUICKBASE_SWEEP_PAGE_SIZE=0', { QUICKBASE_SWEEP_PAGE_SIZE: '0' }, 'QUICKBASE_SWEEP_PAGE_SIZE'],
+    ['QUICKBASE_HTTP_TIMEOUT=soon', { QUICKBASE_HTTP_TIMEOUT: 'soon' }, 'QUICKBASE_HTTP_TIMEOUT'],
   ])('stops on %s with a ConfigError naming the variable', (_, env, variable) => {
     const err = configError(env);
     expect(err.name).toBe('ConfigError');
@@ -205,10 +248,14 @@ describe('loadConfig', () => {
       { SSN_SERVICE_TOKENS: TOKEN_A, TEMPORAL_API_KEY: API_KEY, LOG_LEVEL: 'loud' },
       { SSN_SERVICE_TOKENS: TOKEN_A, TEMPORAL_API_KEY: API_KEY, TEMPORAL_TLS: 'maybe' },
       { SSN_SERVICE_TOKENS: TOKEN_A, TEMPORAL_API_KEY: API_KEY, DATABASE_URL: 'mysql://ssn:hunter2-db-password@db/ssn' },
+      { QUICKBASE_USER_TOKEN: QB_TOKEN },
+      { ...QB, QUICKBASE_TABLE_ID: 'a/b' },
+      { ...QB, QUICKBASE_API_URL: 'http://example.com' },
+      { ...QB, QUICKBASE_FIELD_IDS: '[1]' },
     ];
     for (const env of cases) {
       const { message } = configError(env);
-      for (const secret of [shortToken, TOKEN_A, API_KEY, 'hunter2-db-password']) expect(message).not.toContain(secret);
+      for (const secret of [shortToken, TOKEN_A, API_KEY, 'hunter2-db-password', QB_TOKEN]) expect(message).not.toContain(secret);
     }
   });
 

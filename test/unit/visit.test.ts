@@ -137,7 +137,7 @@ describe('validateCommand (input, whatever the state)', () => {
     ['fractional deliverable count', transmit('tx-1', 1.5), 'deliverableCount must be a whole number >= 0'],
     ['NaN deliverable count', transmit('tx-1', Number.NaN), 'deliverableCount must be a whole number >= 0'],
   ])('rejects %s as INVALID_INPUT naming the field', (_, command, message) => {
-    expect(validateCommand(command)).toEqual({ code: 'INVALID_INPUT', message: expect.stringContaining(message) });
+    expect(validateCommand(command)).toEqual({ code: 'INVALID_INPUT', message: expect.stringContaining(message), field: message.split(' ')[0] });
   });
 
   it.each<[string, VisitCommand]>([
@@ -441,6 +441,7 @@ describe('deliverables transmitted', () => {
     expect(rejected(decide(inStatus.Completed(), transmit('tx-1', -1), AT)).rejection).toEqual({
       code: 'INVALID_INPUT',
       message: 'deliverableCount must be a whole number >= 0',
+      field: 'deliverableCount',
     });
   });
 });
