@@ -7,6 +7,7 @@ export interface Metrics {
   deliveryAttempts: Counter<'outcome'>;
   deliveries: Counter<'outcome'>;
   deliveryAttemptSeconds: Histogram<'outcome'>;
+  endpointsDisabled: Counter;
   intakeRejected: Counter<'source' | 'reason'>;
   quickbaseSweepRecords: Counter<'outcome'>;
   quickbaseRequests: Counter<'outcome'>;
@@ -42,6 +43,11 @@ export function createMetrics(): Metrics {
       help: 'Duration of webhook HTTP attempts',
       labelNames: ['outcome'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30],
+      registers: [registry],
+    }),
+    endpointsDisabled: new Counter({
+      name: 'ssn_webhook_endpoints_disabled_total',
+      help: 'Client endpoints disabled because they answered 410 Gone',
       registers: [registry],
     }),
     intakeRejected: new Counter({

@@ -218,6 +218,7 @@ async function recordFailed(a: Attempt, webhookUrl: string, row: AttemptRow, pos
   if (outcome.kind === 'gone') {
     const reason = `endpoint returned 410 Gone for event ${a.eventId}`;
     await bestEffort(a, 'disable client', () => a.store.disableClient(a.input.clientId, webhookUrl, reason, a.deps.now()));
+    a.deps.metrics.endpointsDisabled.inc();
     a.log().warn({ statusCode }, 'webhook endpoint gone: client disabled');
     return failDelivery(a, outcome, statusCode);
   }
