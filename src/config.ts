@@ -49,6 +49,18 @@ export interface Config {
     workflowBundlePath: string | undefined;
   };
   quickbase: QuickbaseConfig;
+  retention: RetentionConfig;
+}
+
+/** How long Postgres keeps delivery records (src/retention/, src/activities/retention.ts); the visit registry is kept. */
+export interface RetentionConfig {
+  /** Delivered (and suppressed, filtered) events, their deliveries, and every delivery attempt, older than this go. */
+  eventRetentionMs: number;
+  /** Failed and undelivered events (not redelivered since) are kept this long. */
+  failedRetentionMs: number;
+  intervalMs: number;
+  /** Rows per delete statement. */
+  batchSize: number;
 }
 
 /** The reconciliation sweep over Quickbase's JSON API (src/quickbase/, src/activities/quickbase-sweep.ts). */
@@ -194,6 +206,18 @@ function quickbaseConfig(env: Env): QuickbaseConfig {
   };
 }
 
+function retentionConfig(env: Env): RetentionConfig {
+  const eventRetentionMs = duration(env, 'EVENT_RETENTION', '90d', 3_600_000);
+  const failedRetentionMs = duration(env, 'EVENT_RETENTION_FAILED', '365d', 3_600_000);
+  if (failedRetentionMs < eventRetentionMs) throw new ConfigError('EVENT_RETENTION_FAILED must not be shorter than EVENT_RETENTION');
+  return {
+    eventRetentionMs,
+    failedRetentionMs,
+    intervalMs: duration(env, 'RETENTION_INTERVAL', '1h', 1_000),
+    batchSize: int(env, 'RETENTION_BATCH_SIZE', 1_000, 1, 10_000),
+  };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads and validates every setting once; throws ConfigError naming the variable. */
@@ -264,6 +288,7 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
       workflowBundlePath: optional(env, 'WORKFLOW_BUNDLE_PATH'),
     },
     quickbase: quickbaseConfig(env),
+    retention: retentionConfig(env),
   };
 }
 

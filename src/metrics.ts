@@ -11,6 +11,7 @@ export interface Metrics {
   intakeRejected: Counter<'source' | 'reason'>;
   quickbaseSweepRecords: Counter<'outcome'>;
   quickbaseRequests: Counter<'outcome'>;
+  retentionDeleted: Counter<'table'>;
 }
 
 /** One registry per process; the HTTP API serves it at /metrics, the worker on its metrics port. */
@@ -66,6 +67,12 @@ export function createMetrics(): Metrics {
       name: 'ssn_quickbase_requests_total',
       help: 'Quickbase records/query requests by outcome (ok, http_401, http_429, http_5xx ..., network)',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    retentionDeleted: new Counter({
+      name: 'ssn_retention_deleted_rows_total',
+      help: 'Rows retention deleted, by table (events, deliveries, delivery_attempts)',
+      labelNames: ['table'],
       registers: [registry],
     }),
   };

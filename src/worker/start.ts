@@ -10,12 +10,14 @@ import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/w
 import { Agent, type Dispatcher } from 'undici';
 import { createActivities } from '../activities/index.js';
 import { createQuickbaseSweepActivities, type QuickbaseIntake } from '../activities/quickbase-sweep.js';
+import { createRetentionActivities } from '../activities/retention.js';
 import type { Config } from '../config.js';
 import { createPool, type Db } from '../db/pool.js';
 import { createWebhookDispatcher } from '../delivery/ssrf.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { ensureQuickbaseSweepSchedule } from '../quickbase/schedule.js';
+import { ensureRetentionSchedule } from '../retention/schedule.js';
 import { connectClient, connectWorker } from '../temporal/connect.js';
 import { VisitService } from '../visits/service.js';
 
@@ -76,6 +78,7 @@ export async function createSiteVisitWorker(deps: WorkerDeps): Promise<Worker> {
       intake: deps.quickbaseIntake ?? new VisitService({ client: deps.client, db: deps.db, config, logger }),
       now,
     }),
+    ...createRetentionActivities({ db: deps.db, config, logger, metrics: deps.metrics, now }),
   };
   return Worker.create({
     connection: deps.connection,
@@ -139,10 +142,12 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
     ...(opts.workflowBundlePath ? { workflowBundlePath: opts.workflowBundlePath } : {}),
   });
   const run = runWorker(worker);
-  // The Quickbase sweep's schedule (or one "off" line). Visits never wait on it: a failure is logged, the next start retries.
-  void ensureQuickbaseSweepSchedule({ client, config, logger: opts.logger }).catch((err: unknown) =>
-    opts.logger.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'could not create the Quickbase sweep schedule'),
-  );
+  // The Quickbase sweep's schedule (or one "off" line) and retention's. Visits never wait on them: a failure is
+  // logged, the next start retries.
+  const scheduleFailed = (what: string) => (err: unknown) =>
+    opts.logger.error({ err: { name: (err as Error).name, message: (err as Error).message } }, `could not create the ${what} schedule`);
+  void ensureQuickbaseSweepSchedule({ client, config, logger: opts.logger }).catch(scheduleFailed('Quickbase sweep'));
+  void ensureRetentionSchedule({ client, config, logger: opts.logger }).catch(scheduleFailed('retention'));
   let closed: Promise<void> | undefined;
   const shutdown = () =>
     (closed ??= (async () => {

@@ -72,6 +72,16 @@ describe('loadConfig', () => {
         pageSize: 200,
         httpTimeoutMs: 30_000,
       },
+      retention: { eventRetentionMs: 90 * 86_400_000, failedRetentionMs: 365 * 86_400_000, intervalMs: 3_600_000, batchSize: 1_000 },
+    });
+  });
+
+  it('reads the retention settings', () => {
+    expect(loadConfig({ EVENT_RETENTION: '30d', EVENT_RETENTION_FAILED: '180d', RETENTION_INTERVAL: '6h', RETENTION_BATCH_SIZE: '500' }).retention).toEqual({
+      eventRetentionMs: 30 * 86_400_000,
+      failedRetentionMs: 180 * 86_400_000,
+      intervalMs: 6 * 3_600_000,
+      batchSize: 500,
     });
   });
 
@@ -169,6 +179,7 @@ describe('loadConfig', () => {
         pageSize: 500,
         httpTimeoutMs: 10_000,
       },
+      retention: expect.any(Object),
     });
     expect(deliveryPolicyOf(config)).toEqual({
       httpTimeoutMs: 10_000,
@@ -230,6 +241,10 @@ describe('loadConfig', () => {
     ['QUICKBASE_SWEEP_OVERLAP=0', { QUICKBASE_SWEEP_OVERLAP: '0' }, 'QUICKBASE_SWEEP_OVERLAP'],
     ['QUICKBASE_SWEEP_PAGE_SIZE=0', { QUICKBASE_SWEEP_PAGE_SIZE: '0' }, 'QUICKBASE_SWEEP_PAGE_SIZE'],
     ['QUICKBASE_HTTP_TIMEOUT=soon', { QUICKBASE_HTTP_TIMEOUT: 'soon' }, 'QUICKBASE_HTTP_TIMEOUT'],
+    ['EVENT_RETENTION=10m', { EVENT_RETENTION: '10m' }, 'EVENT_RETENTION'],
+    ['EVENT_RETENTION_FAILED shorter than EVENT_RETENTION', { EVENT_RETENTION: '90d', EVENT_RETENTION_FAILED: '30d' }, 'EVENT_RETENTION_FAILED'],
+    ['RETENTION_INTERVAL=often', { RETENTION_INTERVAL: 'often' }, 'RETENTION_INTERVAL'],
+    ['RETENTION_BATCH_SIZE=100000', { RETENTION_BATCH_SIZE: '100000' }, 'RETENTION_BATCH_SIZE'],
   ])('stops on %s with a ConfigError naming the variable', (_, env, variable) => {
     const err = configError(env);
     expect(err.name).toBe('ConfigError');
