@@ -9,6 +9,7 @@ import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { Agent, type Dispatcher } from 'undici';
 import { createActivities } from '../activities/index.js';
+import { createOpsNotifyActivities } from '../activities/ops-notify.js';
 import { createQuickbaseSweepActivities, type QuickbaseIntake } from '../activities/quickbase-sweep.js';
 import { createRetentionActivities } from '../activities/retention.js';
 import type { Config } from '../config.js';
@@ -16,6 +17,7 @@ import { createPool, type Db } from '../db/pool.js';
 import { createWebhookDispatcher } from '../delivery/ssrf.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { createOpsNotifier } from '../notify/notifier.js';
 import { ensureQuickbaseSweepSchedule } from '../quickbase/schedule.js';
 import { ensureRetentionSchedule } from '../retention/schedule.js';
 import { connectClient, connectWorker } from '../temporal/connect.js';
@@ -56,6 +58,7 @@ export async function createSiteVisitWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
   const logger = deps.logger.child({ component: 'activities' });
   const now = () => new Date();
+  const notifier = createOpsNotifier({ client: deps.client, config, logger, now });
   const activities = {
     ...createActivities({
       db: deps.db,
@@ -68,6 +71,7 @@ export async function createSiteVisitWorker(deps: WorkerDeps): Promise<Worker> {
       }),
       temporal: deps.client,
       now,
+      notifier,
     }),
     ...createQuickbaseSweepActivities({
       db: deps.db,
@@ -77,8 +81,10 @@ export async function createSiteVisitWorker(deps: WorkerDeps): Promise<Worker> {
       http: deps.quickbaseHttp ?? new Agent({ connect: { timeout: config.quickbase.httpTimeoutMs } }),
       intake: deps.quickbaseIntake ?? new VisitService({ client: deps.client, db: deps.db, config, logger }),
       now,
+      notifier,
     }),
     ...createRetentionActivities({ db: deps.db, config, logger, metrics: deps.metrics, now }),
+    ...createOpsNotifyActivities({ config, logger, now }),
   };
   return Worker.create({
     connection: deps.connection,
