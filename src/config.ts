@@ -26,7 +26,7 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Connections per process: activities and requests hold one only for a few short queries. */
   databasePoolSize: number;
-  http: { host: string; port: number; bodyLimitBytes: number; temporalTimeoutMs: number };
+  http: { host: string; port: number; bodyLimitBytes: number; temporalTimeoutMs: number; requestTimeoutMs: number };
   ssnServiceTokens: string[];
   webhooks: DeliveryPolicy & {
     allowHttp: boolean;
@@ -302,6 +302,7 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
       port: int(env, 'HTTP_PORT', 3000, 0, 65535),
       bodyLimitBytes: 256 * 1024,
       temporalTimeoutMs: duration(env, 'HTTP_TEMPORAL_TIMEOUT', '10s', 100),
+      requestTimeoutMs: duration(env, 'HTTP_REQUEST_TIMEOUT', '30s', 100),
     },
     ssnServiceTokens: tokens,
     webhooks: {

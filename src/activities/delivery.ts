@@ -213,12 +213,14 @@ async function refuseScheme(a: Attempt, webhookUrl: string): Promise<never> {
 
 async function recordDelivered(a: Attempt, row: AttemptRow, posted: Posted): Promise<DeliverEventResult> {
   // The attempt and the outcome in one statement (shared with other deliveries finishing now); if that
-  // fails, each on its own, so a broken attempt log never takes the outcome down with it.
+  // fails, each on its own, so a broken attempt log never takes the outcome down with it. The outcome itself
+  // is not best effort: if it cannot be written (Postgres down), the attempt fails and Temporal retries it,
+  // which sends again (at least once) rather than leave the event 'delivering' for good.
   const { deps } = a;
   const outcome = { status: 'delivered' as const, lastError: null, finishedAt: deps.now(), now: deps.now() };
   await a.store.recordDelivered({ ...row, ...outcome }).catch(async () => {
     await logAttempt(a, row);
-    await bestEffort(a, 'record delivered', () => setStatus(a, 'delivered', null, outcome.finishedAt));
+    await setStatus(a, 'delivered', null, outcome.finishedAt);
   });
   deps.metrics.deliveries.inc({ outcome: 'delivered' });
   if (deps.logger.isLevelEnabled('debug')) a.log().debug({ statusCode: posted.statusCode, durationMs: posted.durationMs }, 'webhook delivered');

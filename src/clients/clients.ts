@@ -6,7 +6,17 @@ import { ServiceError } from '../errors.js';
 import { issueApiKey, listApiKeys, type ApiKeyInfo, type IssuedApiKey } from './api-keys.js';
 import { withTransaction } from './db.js';
 import { createSecret, listSecrets, rotateSecret, type RotatedSecret, type SecretInfo } from './secrets.js';
-import { getClient, insertClient, updateClient, type ClientPatch, type ClientSettings, type NewClient } from './settings.js';
+import { KEY_PART } from '../messages.js';
+import {
+  getClient,
+  insertClient,
+  selectClients,
+  updateClient,
+  type ClientFilter,
+  type ClientPatch,
+  type ClientSettings,
+  type NewClient,
+} from './settings.js';
 import { checkWebhookUrl } from './webhook-url.js';
 
 type WebhookPolicy = Pick<Config['webhooks'], 'allowHttp' | 'allowedPrivateCidrs' | 'secretGraceMs'>;
@@ -43,6 +53,22 @@ export async function clientDetails(db: Db, clientId: string): Promise<{ client:
   if (!client) throw clientNotFound(clientId);
   const [apiKeys, secrets] = await Promise.all([listApiKeys(db, clientId), listSecrets(db, clientId)]);
   return { client, apiKeys, secrets };
+}
+
+export interface ClientPage {
+  clients: ClientSettings[];
+  /** The last client ID of this page, base64url; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** One page of clients by client ID; the cursor is where the previous page ended. */
+export async function listClients(db: Db, filter: ClientFilter, page: { limit: number; cursor?: string }): Promise<ClientPage> {
+  const after = page.cursor === undefined ? undefined : Buffer.from(page.cursor, 'base64url').toString('utf8');
+  if (after !== undefined && !KEY_PART.test(after)) throw new ServiceError('invalid_input', 'cursor is not one this API gave out', { field: 'cursor' });
+  const rows = await selectClients(db, filter, { after, limit: page.limit + 1 });
+  const clients = rows.slice(0, page.limit);
+  const last = clients.at(-1);
+  return { clients, nextCursor: rows.length > page.limit && last ? Buffer.from(last.clientId, 'utf8').toString('base64url') : null };
 }
 
 export async function requireClient(db: Db, clientId: string): Promise<ClientSettings> {

@@ -73,6 +73,25 @@ export async function getClient(q: Queryable, clientId: string, opts: { forUpdat
   return rows[0] ? toSettings(rows[0]) : null;
 }
 
+export interface ClientFilter {
+  enabled?: boolean;
+  apiEnabled?: boolean;
+}
+
+/** Up to `limit` clients by client ID, after `after` (exclusive). */
+export async function selectClients(q: Queryable, filter: ClientFilter, page: { after?: string; limit: number }): Promise<ClientSettings[]> {
+  const { rows } = await q.query<ClientRow>(
+    `SELECT ${COLUMNS} FROM clients
+      WHERE ($1::text IS NULL OR client_id > $1)
+        AND ($2::boolean IS NULL OR enabled = $2)
+        AND ($3::boolean IS NULL OR api_enabled = $3)
+      ORDER BY client_id
+      LIMIT $4`,
+    [page.after ?? null, filter.enabled ?? null, filter.apiEnabled ?? null, page.limit],
+  );
+  return rows.map(toSettings);
+}
+
 export interface ClientPatch {
   name?: string;
   apiEnabled?: boolean;

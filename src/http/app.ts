@@ -12,6 +12,8 @@ import { createAuth } from './auth.js';
 import { serviceCall } from './deadline.js';
 import type { App, AppDeps, RouteDeps } from './deps.js';
 import { installErrorHandlers } from './errors.js';
+import { frameworkErrorOptions, installShutdownAnswer } from './framework-errors.js';
+import { installJsonBodyParser } from './json-body.js';
 import { openApiOptions } from './openapi.js';
 import { CLIENT_PREFIX, clientApi } from './routes/client/index.js';
 import { opsRoutes } from './routes/ops.js';
@@ -33,7 +35,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
-    return503OnClosing: true,
+    ...frameworkErrorOptions(deps.config.http.requestTimeoutMs),
     ajv: {
       customOptions: {
         // Drop undeclared fields (rep contact details) instead of passing them on.
@@ -50,6 +52,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('principal', null);
   installErrorHandlers(app);
   installRequestLog(app, deps.metrics);
+  installShutdownAnswer(app);
+  installJsonBodyParser(app);
   await app.register(swagger, openApiOptions(deps.config));
 
   const routeDeps: RouteDeps = {

@@ -3,9 +3,11 @@
  * phone, app ID) is never copied. Impossible values (2026-02-30, 25:00) are rejected here with 422, before
  * any call to the service.
  */
+import type { FastifyRequest } from 'fastify';
 import { isCalendarDate, isEtaTime, validateCommand, type VisitCommand } from '../domain/visit.js';
 import type { QuickbaseSnapshot, VisitChange } from '../messages.js';
 import { HttpError, invalidInput, unprocessable } from './errors.js';
+import { PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX } from './schemas/common.js';
 import type { QuickbaseRecordBody } from './schemas/quickbase.js';
 import type { ChangeBody } from './schemas/visits.js';
 
@@ -36,6 +38,34 @@ export function recoveryWindow(body: { since: string; until?: string }): { since
   if (until !== undefined && until <= since) throw unprocessable('until', 'must be after since');
   if (since > new Date().toISOString()) throw unprocessable('since', 'is in the future');
   return until === undefined ? { since } : { since, until };
+}
+
+/** `limit` of a paged list (its schema allows only digits): 1 to PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT when absent. */
+export function pageLimit(raw: string | undefined): number {
+  if (raw === undefined) return PAGE_LIMIT_DEFAULT;
+  const limit = Number(raw);
+  if (limit < 1 || limit > PAGE_LIMIT_MAX) throw invalidInput('limit', `must be between 1 and ${PAGE_LIMIT_MAX}`);
+  return limit;
+}
+
+/** A `true` / `false` query value (its schema allows only those); undefined when absent. */
+export const queryFlag = (raw: 'true' | 'false' | undefined): boolean | undefined => (raw === undefined ? undefined : raw === 'true');
+
+/**
+ * A preValidation hook refusing query parameters the schema does not name (Ajv would drop them silently, and
+ * a misspelt filter would then list everything).
+ */
+export function knownQueryOnly(schema: { properties: Record<string, unknown> }) {
+  const known = Object.keys(schema.properties);
+  return async (request: FastifyRequest): Promise<void> => {
+    const unknown = Object.keys(request.query as Record<string, unknown>).find((name) => !known.includes(name));
+    if (unknown !== undefined) {
+      throw new HttpError(400, 'invalid_input', `unknown query parameter ${unknown.slice(0, 64)}; the known ones are ${known.join(', ')}`, {
+        location: 'querystring',
+        field: unknown.slice(0, 64),
+      });
+    }
+  };
 }
 
 export function toCommand(body: ChangeBody): VisitCommand {

@@ -26,6 +26,7 @@ export type VisitServiceLike = Pick<
   | 'intakeStatus'
   | 'findVisit'
   | 'getVisit'
+  | 'listVisits'
   | 'redeliverEvent'
   | 'redeliverVisit'
   | 'recover'

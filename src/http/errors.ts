@@ -5,23 +5,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServiceError, type ServiceErrorCode } from '../errors.js';
 import { GrpcStatus } from '../temporal/grpc-status.js';
-import { DATE_PATTERN, KEY_PATTERN, TIME_PATTERN } from './schemas/common.js';
-import { DATE_OR_EMPTY, TIME_OR_EMPTY } from './schemas/quickbase.js';
+import type { ErrorCode } from './error-codes.js';
+import { validationError } from './validation-errors.js';
 
-export type ErrorCode =
-  | 'invalid_input'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'route_not_found'
-  | 'method_not_allowed'
-  | 'invalid_transition'
-  | 'conflict'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'unprocessable'
-  | 'internal_error'
-  | 'unavailable';
+export type { ErrorCode };
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details: Record<string, unknown> };
@@ -96,54 +83,27 @@ export function isUnavailableError(err: unknown, depth = 0): boolean {
   return isUnavailableError(e.cause, depth + 1);
 }
 
-interface AjvIssue {
-  instancePath: string;
-  keyword: string;
-  params: Record<string, unknown>;
-  message?: string;
-}
+/** Longer than every ID a schema accepts (128), so an over-long ID is a schema violation naming its field first. */
+export const MAX_PARAM_LENGTH = 256;
 
-/** `/eventTypes/0` -> `eventTypes[0]`. */
-function fieldName(instancePath: string, extra?: string): string {
-  const parts = instancePath.split('/').filter((p) => p !== '');
-  if (extra !== undefined) parts.push(extra);
-  return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc === '' ? p : `${acc}.${p}`), '');
-}
-
-const PATTERN_TEXT: Record<string, string> = {
-  [KEY_PATTERN]: "must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
-  [DATE_PATTERN]: 'must be a date YYYY-MM-DD',
-  [TIME_PATTERN]: 'must be a 24-hour time HH:MM',
-  [DATE_OR_EMPTY]: 'must be a date YYYY-MM-DD, empty or null',
-  [TIME_OR_EMPTY]: 'must be a 24-hour time HH:MM, empty or null',
+/** Fastify's own client errors that can reach the error handler, each with its documented code and a fixed message. */
+const FASTIFY_ERRORS: Record<string, () => HttpError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: () => new HttpError(413, 'payload_too_large', 'request body is too large'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new HttpError(415, 'unsupported_media_type', 'request body must be application/json'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () =>
+    new HttpError(400, 'invalid_input', 'Content-Length does not match the body', { field: 'body', reason: 'content_length' }),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => new HttpError(400, 'invalid_input', 'request body is empty', { field: 'body', reason: 'empty' }),
+  FST_ERR_CTP_INVALID_JSON_BODY: () =>
+    new HttpError(400, 'invalid_input', 'request body is not valid JSON', { field: 'body', reason: 'invalid_json' }),
+  FST_ERR_BAD_URL: () =>
+    new HttpError(400, 'invalid_input', 'the URL path is not valid percent-encoded UTF-8', { location: 'url', reason: 'bad_url_encoding' }),
+  FST_ERR_MAX_PARAM_LENGTH: () =>
+    new HttpError(414, 'uri_too_long', `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`, {
+      location: 'params',
+      maxLength: MAX_PARAM_LENGTH,
+    }),
+  FST_ERR_HANDLER_TIMEOUT: () => new HttpError(503, 'unavailable', 'the request took too long; retry later'),
 };
-
-/** Names the field and says what is wrong with it; never quotes the value (it may be a secret or contact detail). */
-function describeIssue(issue: AjvIssue, location: string): { field: string; message: string } {
-  if (issue.keyword === 'required') {
-    const field = fieldName(issue.instancePath, String(issue.params.missingProperty));
-    return { field, message: `${field} is required` };
-  }
-  const field = fieldName(issue.instancePath) || location;
-  if (issue.keyword === 'discriminator') {
-    const tag = String(issue.params.tag);
-    return { field: fieldName(issue.instancePath, tag), message: `${tag} is missing or not one of the allowed values` };
-  }
-  if (issue.keyword === 'enum' && Array.isArray(issue.params.allowedValues)) {
-    return { field, message: `${field} must be one of ${issue.params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}` };
-  }
-  if (issue.keyword === 'pattern' && typeof issue.params.pattern === 'string' && PATTERN_TEXT[issue.params.pattern]) {
-    return { field, message: `${field} ${PATTERN_TEXT[issue.params.pattern]}` };
-  }
-  return { field, message: `${field} ${issue.message ?? 'is invalid'}` };
-}
-
-function validationError(err: FastifyError): HttpError {
-  const location = err.validationContext ?? 'body';
-  const issues = (err.validation as AjvIssue[] | undefined ?? []).map((i) => describeIssue(i, location));
-  const first = issues[0] ?? { field: location, message: `${location} is invalid` };
-  return new HttpError(400, 'invalid_input', first.message, { location, field: first.field, issues });
-}
 
 /** Maps anything thrown by a handler, hook, parser or the service to the response it deserves. */
 export function toHttpError(err: unknown): HttpError {
@@ -157,19 +117,11 @@ export function toHttpError(err: unknown): HttpError {
   }
   const fe = err as Partial<FastifyError>;
   if (fe.validation) return validationError(fe as FastifyError);
-  switch (fe.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new HttpError(413, 'payload_too_large', 'request body is too large', {});
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new HttpError(415, 'unsupported_media_type', 'request body must be application/json');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new HttpError(400, 'invalid_input', fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'request body is empty' : 'request body is not valid JSON', { field: 'body' });
-  }
+  const known = typeof fe.code === 'string' ? FASTIFY_ERRORS[fe.code] : undefined;
+  if (known) return known();
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    // Other client errors raised by Fastify itself (bad URL encoding, ...): their messages hold no secrets.
-    return new HttpError(fe.statusCode, 'invalid_input', fe.message ?? 'bad request');
+    // Any other client error Fastify raises: its status, never its internal code or message.
+    return new HttpError(fe.statusCode, 'invalid_input', 'the request is malformed');
   }
   return new HttpError(500, 'internal_error', 'internal error');
 }
@@ -184,6 +136,18 @@ export function sendError(reply: FastifyReply, e: HttpError): FastifyReply {
   return reply.status(e.statusCode).type('application/json; charset=utf-8').send(errorBody(e));
 }
 
+/** `/ssn/v1/clients/:clientId` -> a RegExp matching `/ssn/v1/clients/acme`. */
+function routePattern(url: string): RegExp {
+  const escaped = url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escaped.replace(/:\w+/g, '[^/]+')}$`);
+}
+
+/** What a request's path says in an error message: bounded, so a hostile URL is not echoed whole. */
+const pathOf = (url: string) => {
+  const path = url.split('?')[0] ?? '';
+  return path.length > 200 ? `${path.slice(0, 200)}...` : path;
+};
+
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const e = toHttpError(err);
@@ -195,7 +159,17 @@ export function installErrorHandlers(app: FastifyInstance): void {
     }
     return sendError(reply, e);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new HttpError(404, 'route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
-  );
+
+  // The router answers an unknown method on a known path as not found; the routes' own patterns tell them apart.
+  const routes: { method: string; path: RegExp }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, path: routePattern(route.url) });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = [...new Set(routes.filter((r) => r.path.test(path)).map((r) => r.method))];
+    if (allowed.length === 0) return sendError(reply, new HttpError(404, 'route_not_found', `no route ${request.method} ${pathOf(request.url)}`));
+    reply.header('allow', allowed.join(', '));
+    return sendError(reply, new HttpError(405, 'method_not_allowed', `${pathOf(request.url)} does not take ${request.method}`, { allowed }));
+  });
 }

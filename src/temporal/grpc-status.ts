@@ -1,6 +1,7 @@
 /** The gRPC status codes this service tells apart (Temporal's client errors carry them as a numeric `code`). */
 export const GrpcStatus = {
   CANCELLED: 1,
+  INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   RESOURCE_EXHAUSTED: 8,

@@ -41,6 +41,7 @@ import type { VisitState } from '../domain/visit.js';
 import { GrpcStatus, grpcCode } from '../temporal/grpc-status.js';
 import type { redeliveryWorkflow, siteVisitWorkflow } from '../workflows/index.js';
 import { ServiceError } from '../errors.js';
+import { decodeCursor, encodeCursor, invalidCursor, visitListQuery, visitSummaryOf, type VisitFilter, type VisitPage } from './visit-list.js';
 
 export interface VisitServiceDeps {
   client: Client;
@@ -300,6 +301,25 @@ export class VisitService {
     let queued = 0;
     for (const visitEvents of byVisit.values()) queued += (await this.startRedelivery(visitEvents)).length;
     return { queued };
+  }
+
+  /** One page of visits, newest first, read from the search attributes (no workflow is queried). */
+  async listVisits(filter: VisitFilter, page: { limit: number; cursor?: string }): Promise<VisitPage> {
+    const request = {
+      namespace: this.deps.config.temporal.namespace,
+      query: visitListQuery(filter),
+      pageSize: page.limit,
+      nextPageToken: decodeCursor(page.cursor),
+    };
+    const response = await this.call(async () => {
+      try {
+        return await this.deps.client.workflowService.listWorkflowExecutions(request);
+      } catch (err) {
+        if (page.cursor !== undefined && grpcCode(err) === GrpcStatus.INVALID_ARGUMENT) throw invalidCursor();
+        throw err;
+      }
+    });
+    return { visits: response.executions.map(visitSummaryOf), nextCursor: encodeCursor(response.nextPageToken) };
   }
 
   // ---- internals ---------------------------------------------------------------------------------

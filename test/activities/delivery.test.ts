@@ -437,6 +437,25 @@ describe('deliverEvent', () => {
     expect(logLines.some((l) => l.includes('failed to record attempt'))).toBe(true);
   });
 
+  it('fails the attempt retryably when the outcome cannot be recorded, and the retry sends again and records it', async () => {
+    const { input } = await setup();
+    const broken = { query: (config: { name?: string }, ...rest: unknown[]) => {
+      if (config.name === 'delivery-status' || config.name?.startsWith('delivery-attempt-and-status')) {
+        return Promise.reject(new Error('the database system is shutting down'));
+      }
+      return (db.query as (...args: unknown[]) => unknown)(config, ...rest);
+    } } as unknown as Db;
+    const err = await attempt(1, input, createDeliveryActivities({ ...deps, db: broken })).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toContain('shutting down');
+    expect(await eventRow(input.envelope.id)).toMatchObject({ status: 'delivering' });
+    expect(await attempt(2, input)).toMatchObject({ status: 'delivered' });
+    expect(receiver.requests).toHaveLength(2);
+    expect(await eventRow(input.envelope.id)).toMatchObject({ status: 'delivered' });
+  });
+
   it('delivers attempts that start together with one statement before their POSTs and one after', async () => {
     const statements: string[] = [];
     const counting = { query: (config: { name?: string }, ...rest: unknown[]) => {

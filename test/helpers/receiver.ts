@@ -25,6 +25,8 @@ export interface Reply {
   hang?: boolean;
   /** Answer only once this settles: requests held in flight together. */
   after?: Promise<unknown>;
+  /** Answer after this long: a slow endpoint, so deliveries are in flight when a fault strikes. */
+  delayMs?: number;
 }
 
 export type Responder = (request: ReceivedRequest, index: number) => Reply;
@@ -34,6 +36,8 @@ export interface ReceiverOptions {
   keepRequests?: boolean;
   /** Called just after an answer was handed to the socket. */
   onAnswered?: (request: ReceivedRequest, reply: Reply) => void;
+  /** The port (a free one by default): a receiver started again on its predecessor's port keeps its URL. */
+  port?: number;
 }
 
 export class Receiver {
@@ -41,6 +45,7 @@ export class Receiver {
   private responder: Responder = () => ({ status: 200, body: 'ok' });
   private readonly hanging = new Set<http.ServerResponse>();
   private received = 0;
+  private unanswered = 0;
 
   private constructor(
     private readonly server: http.Server,
@@ -51,13 +56,21 @@ export class Receiver {
     const server = http.createServer();
     const receiver = new Receiver(server, opts);
     server.on('request', (req, res) => receiver.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, '127.0.0.1', resolve);
+    });
     return receiver;
   }
 
   /** `http://127.0.0.1:<port>`: any path under it reaches the receiver. */
   get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Requests received and not answered yet. */
+  get inFlight(): number {
+    return this.unanswered;
   }
 
   /** Sets how the following requests are answered. */
@@ -105,11 +118,15 @@ export class Receiver {
         return;
       }
       const answer = () => {
+        this.unanswered--;
+        if (res.destroyed) return;
         res.writeHead(reply.status, reply.headers).end(reply.body ?? '');
         this.opts.onAnswered?.(request, reply);
       };
-      if (reply.after === undefined) answer();
-      else void reply.after.then(answer);
+      this.unanswered++;
+      if (reply.after !== undefined) void reply.after.then(answer);
+      else if (reply.delayMs) setTimeout(answer, reply.delayMs);
+      else answer();
     });
   }
 }

@@ -98,6 +98,7 @@ export function fakeVisits(): FakeVisits {
     })),
     findVisit: vi.fn<VisitServiceLike['findVisit']>(async () => null),
     getVisit: vi.fn<VisitServiceLike['getVisit']>(async () => null),
+    listVisits: vi.fn<VisitServiceLike['listVisits']>(async () => ({ visits: [], nextCursor: null })),
     redeliverEvent: vi.fn<VisitServiceLike['redeliverEvent']>(async () => ({ deliveryId: 'dlv_1' })),
     redeliverVisit: vi.fn<VisitServiceLike['redeliverVisit']>(async () => ({ queued: 0, deliveryIds: [] })),
     recover: vi.fn<VisitServiceLike['recover']>(async () => ({ queued: 0 })),

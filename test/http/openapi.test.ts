@@ -34,6 +34,8 @@ describe('/openapi.json', () => {
         'PUT /v1/webhook-endpoint',
         'POST /v1/webhook-endpoint/rotate-secret',
         'POST /ssn/v1/clients',
+        'GET /ssn/v1/clients',
+        'GET /ssn/v1/site-visits',
         'GET /ssn/v1/clients/{clientId}',
         'PATCH /ssn/v1/clients/{clientId}',
         'POST /ssn/v1/clients/{clientId}/api-keys',

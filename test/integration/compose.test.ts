@@ -2,7 +2,8 @@
  * docker-compose.yml, checked without a Docker engine: `docker-compose config` validates and normalises
  * it (scripts/ensure-compose.sh installs Debian's docker-compose when missing), and the checks below hold
  * it to the code: the services and their start order, the search attributes of src/messages.ts, every
- * variable src/config.ts reads, a configuration loadConfig accepts, and the README's configuration table.
+ * variable src/config.ts reads, a configuration loadConfig accepts, the README's configuration table, and the
+ * Temporal server the cluster tier runs (src/dev/temporal-server.ts: versions, environment, dynamic config).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config.js';
+import {
+  TEMPORAL_DYNAMIC_CONFIG,
+  TEMPORAL_DYNAMIC_CONFIG_IN_IMAGE,
+  TEMPORAL_NAMESPACE_RETENTION,
+  TEMPORAL_SCHEMA_VERSIONS,
+  TEMPORAL_SERVER_ENV,
+  TEMPORAL_SERVER_VERSION,
+  TEMPORAL_UI_VERSION,
+} from '../../src/dev/temporal-server.js';
 import { SEARCH_ATTRIBUTES } from '../../src/messages.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -23,6 +33,7 @@ interface Service {
   environment?: Record<string, string | number | boolean | null>;
   ports?: (string | { target: number | string; published?: number | string })[];
   depends_on?: Record<string, { condition: string }> | string[];
+  volumes?: (string | { type?: string; source?: string; target?: string; read_only?: boolean })[];
   deploy?: { replicas?: number };
   healthcheck?: { test?: string[] | string };
   container_name?: string;
@@ -170,6 +181,49 @@ describe('docker-compose.yml', () => {
     expect(imageBundle).toBe('/app/dist/workflow-bundle.js');
     expect(envOf(services.worker!).WORKFLOW_BUNDLE_PATH).toBe(imageBundle);
     expect(dockerfile).toMatch(/CMD \["node", "dist\/http\/server\.js"\]/);
+  });
+});
+
+/** Where a service's volume is mounted from, relative to the repository (long or short syntax). */
+function mountsOf(service: Service): { source: string; target: string; readOnly: boolean }[] {
+  return (service.volumes ?? []).map((v) => {
+    if (typeof v === 'string') {
+      const [source, target, mode] = v.split(':') as [string, string, string | undefined];
+      return { source: path.relative(ROOT, path.resolve(ROOT, source)), target, readOnly: mode === 'ro' };
+    }
+    return { source: path.relative(ROOT, path.resolve(ROOT, v.source ?? '')), target: v.target ?? '', readOnly: v.read_only === true };
+  });
+}
+
+describe('docker-compose.yml and the cluster tier run the same Temporal server (src/dev/temporal-server.ts)', () => {
+  it('the same server version, its admin tools and the matching UI', () => {
+    expect(services.temporal!.image).toBe(`temporalio/server:${TEMPORAL_SERVER_VERSION}`);
+    for (const job of ['temporal-schema', 'temporal-setup']) {
+      expect(services[job]!.image, job).toMatch(new RegExp(`^temporalio/admin-tools:${TEMPORAL_SERVER_VERSION.replaceAll('.', '\\.')}-`));
+    }
+    expect(services['temporal-ui']!.image).toBe(`temporalio/ui:${TEMPORAL_UI_VERSION}`);
+  });
+
+  it('the same server environment, which the image renders its config template with', () => {
+    expect(envOf(services.temporal!)).toEqual(TEMPORAL_SERVER_ENV);
+  });
+
+  it('the same dynamic config file, mounted where DYNAMIC_CONFIG_FILE_PATH points', () => {
+    expect(mountsOf(services.temporal!)).toContainEqual({ source: TEMPORAL_DYNAMIC_CONFIG, target: TEMPORAL_DYNAMIC_CONFIG_IN_IMAGE, readOnly: true });
+    const dynamic = parse(readFileSync(path.join(ROOT, TEMPORAL_DYNAMIC_CONFIG), 'utf8')) as Record<string, { value: unknown }[]>;
+    expect(Object.keys(dynamic).length).toBeGreaterThan(0);
+    for (const [key, values] of Object.entries(dynamic)) expect(values.every((v) => 'value' in v), key).toBe(true);
+  });
+
+  it('the same schema versions, applied up to the pin', () => {
+    const schema = envOf(services['temporal-schema']!);
+    expect({ temporal: schema.TEMPORAL_SCHEMA_VERSION, visibility: schema.VISIBILITY_SCHEMA_VERSION }).toEqual(TEMPORAL_SCHEMA_VERSIONS);
+    const script = [services['temporal-schema']!.command ?? []].flat().join('\n');
+    expect(script).toMatch(/update-schema -d "\$+dir" -v "\$+version"/);
+  });
+
+  it('the same namespace retention', () => {
+    expect(envOf(services['temporal-setup']!).NAMESPACE_RETENTION).toBe(TEMPORAL_NAMESPACE_RETENTION);
   });
 });
 

@@ -40,7 +40,7 @@ describe('loadConfig', () => {
       },
       databaseUrl: undefined,
       databasePoolSize: 20,
-      http: { host: '127.0.0.1', port: 3000, bodyLimitBytes: 256 * 1024, temporalTimeoutMs: 10_000 },
+      http: { host: '127.0.0.1', port: 3000, bodyLimitBytes: 256 * 1024, temporalTimeoutMs: 10_000, requestTimeoutMs: 30_000 },
       ssnServiceTokens: [],
       webhooks: {
         httpTimeoutMs: 15_000,

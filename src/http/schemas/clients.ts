@@ -1,7 +1,7 @@
 /** Clients (SSN administration) and their webhook endpoints, API keys and signing secrets. */
 import { Type } from 'typebox';
 import { EVENT_TYPES, type EventType } from '../../domain/visit.js';
-import { ClientId, DateTime, nullable } from './common.js';
+import { BooleanQuery, ClientId, DateTime, NextCursor, nullable, PageQuery } from './common.js';
 
 export const EventTypeSchema = Type.Unsafe<EventType>({ type: 'string', enum: [...EVENT_TYPES] });
 const EventTypes = Type.Array(EventTypeSchema, {
@@ -54,6 +54,17 @@ export const ClientSchema = Type.Object({
   createdAt: DateTime(),
   updatedAt: DateTime(),
 });
+
+export const ClientListQuery = Type.Object(
+  {
+    enabled: BooleanQuery('Only clients whose webhook endpoint is enabled (true) or disabled (false)'),
+    apiEnabled: BooleanQuery('Only clients with SSN API Enabled on (true) or off (false)'),
+    ...PageQuery,
+  },
+  { additionalProperties: false },
+);
+
+export const ClientListSchema = Type.Object({ clients: Type.Array(ClientSchema, { description: 'By client ID' }), nextCursor: NextCursor });
 
 export const ApiKeyInfo = Type.Object({
   id: Type.String(),

@@ -5,6 +5,7 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { KEY_PART } from '../../messages.js';
+import { ERROR_CODES } from '../error-codes.js';
 
 /** The rule of assertKeyPart in src/messages.ts, as a JSON Schema pattern. */
 export const KEY_PATTERN = KEY_PART.source;
@@ -40,15 +41,35 @@ export const EventParams = Type.Object({ eventId: Type.String({ pattern: ID_PATT
 export const ClientParams = Type.Object({ clientId: ClientId });
 export const ApiKeyParams = Type.Object({ clientId: ClientId, keyId: Type.String({ pattern: '^\\d{1,18}$', description: 'API key ID' }) });
 
+// ---- pages ---------------------------------------------------------------------------------------------------
+
+export const PAGE_LIMIT_DEFAULT = 50;
+export const PAGE_LIMIT_MAX = 200;
+
+/**
+ * `limit` and `cursor` of a paged list. Query values are strings (Ajv does not coerce them here), so
+ * numbers and booleans are patterns and enums, read by the route (pageLimit, flag).
+ */
+export const PageQuery = {
+  limit: Type.Optional(
+    Type.String({ pattern: '^[0-9]{1,4}$', description: `Page size, 1-${PAGE_LIMIT_MAX} (default ${PAGE_LIMIT_DEFAULT})`, examples: ['50'] }),
+  ),
+  cursor: Type.Optional(
+    Type.String({ pattern: '^[A-Za-z0-9_-]{1,4096}$', description: 'The nextCursor of the previous page (opaque)' }),
+  ),
+};
+
+export const BooleanQuery = (description: string) =>
+  Type.Optional(Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'], description }));
+
+export const NextCursor = nullable(Type.String({ description: 'Pass as cursor for the next page; null on the last page' }));
+
 // ---- errors --------------------------------------------------------------------------------------------------
 
 export const ErrorSchema = Type.Object(
   {
     error: Type.Object({
-      code: Type.String({
-        description:
-          'invalid_input | unauthorized | forbidden | not_found | route_not_found | invalid_transition | conflict | payload_too_large | unsupported_media_type | unprocessable | internal_error | unavailable',
-      }),
+      code: Type.String({ description: ERROR_CODES.join(' | ') }),
       message: Type.String(),
       details: AnyObject('Machine-readable context, e.g. the offending field or the current status'),
     }),

@@ -1,7 +1,14 @@
 /** Visits: the client's view, creation bodies, the SSN's whole-visit details and its lifecycle changes. */
 import { Type, type Static, type TSchema } from 'typebox';
 import { FIELD_REP_NAME_MAX, VISIT_STATUSES } from '../../domain/visit.js';
-import { AnyObject, ClientId, DATE_PATTERN, DateTime, nullable, RecordId, SiteId, TicketNumber, TIME_PATTERN } from './common.js';
+import type { DeliveryState } from '../../messages.js';
+import { AnyObject, ClientId, DATE_PATTERN, DateTime, NextCursor, nullable, PageQuery, RecordId, SiteId, TicketNumber, TIME_PATTERN } from './common.js';
+
+/** The values of DeliveryState in src/messages.ts (a type there, so listed here for the schema). */
+export const DELIVERY_STATES = ['ok', 'retrying', 'failed'] as const satisfies readonly DeliveryState[];
+
+const VisitStatusSchema = Type.Unsafe<(typeof VISIT_STATUSES)[number]>({ type: 'string', enum: [...VISIT_STATUSES] });
+const DeliveryStateSchema = Type.Unsafe<DeliveryState>({ type: 'string', enum: [...DELIVERY_STATES] });
 
 export const VisitViewSchema = Type.Object(
   {
@@ -9,7 +16,7 @@ export const VisitViewSchema = Type.Object(
     clientId: Type.String(),
     clientTicketNumber: Type.String(),
     clientSiteId: Type.String(),
-    status: Type.Unsafe<(typeof VISIT_STATUSES)[number]>({ type: 'string', enum: [...VISIT_STATUSES] }),
+    status: VisitStatusSchema,
     fieldRepName: nullable(Type.String()),
     scheduledDate: nullable(Type.String({ description: 'YYYY-MM-DD' })),
     etaTime: nullable(Type.String({ description: 'HH:MM' })),
@@ -43,6 +50,36 @@ export const VisitDetailsSchema = Type.Object(
   },
   { additionalProperties: true, description: 'The whole visit, as its workflow reports it' },
 );
+
+// ---- the SSN's list of visits -------------------------------------------------------------------------------
+
+export const VisitListQuery = Type.Object(
+  {
+    clientId: Type.Optional(ClientId),
+    status: Type.Optional({ ...VisitStatusSchema, description: 'Lifecycle status' }),
+    deliveryState: Type.Optional({ ...DeliveryStateSchema, description: 'ok | retrying | failed (any event dead-lettered)' }),
+    ...PageQuery,
+  },
+  { additionalProperties: false },
+);
+
+export const VisitSummarySchema = Type.Object(
+  {
+    visitId: nullable(Type.String({ description: 'visit_...; null for a moment after the workflow starts' })),
+    clientId: nullable(Type.String()),
+    clientTicketNumber: nullable(Type.String()),
+    status: nullable(Type.String({ description: 'New | Scheduled | Dispatched | Completed | Cancelled' })),
+    deliveryState: nullable(Type.String({ description: 'ok | retrying | failed' })),
+    workflowId: Type.String(),
+    startTime: nullable(DateTime('When the visit workflow (its current run) started')),
+  },
+  { description: "A visit as Temporal's visibility store knows it (search attributes)" },
+);
+
+export const VisitListSchema = Type.Object({
+  visits: Type.Array(VisitSummarySchema, { description: 'Newest first' }),
+  nextCursor: NextCursor,
+});
 
 // ---- changes (SSN) -------------------------------------------------------------------------------------------
 

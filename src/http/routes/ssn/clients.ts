@@ -1,20 +1,17 @@
-/** SSN: client administration (settings, API keys, signing secrets). */
-import { revokeApiKey } from '../../../clients/api-keys.js';
-import { clientDetails, issueClientApiKey, patchClient, registerClient, rotateClientSecret } from '../../../clients/clients.js';
+/** SSN: client administration: register a client, read and change its settings. */
+import { clientDetails, listClients, patchClient, registerClient } from '../../../clients/clients.js';
+import { knownQueryOnly, pageLimit, queryFlag } from '../../commands.js';
 import type { RoutePlugin } from '../../deps.js';
-import { notFound } from '../../errors.js';
 import {
-  ApiKeyInfo,
   ClientDetailsSchema,
+  ClientListQuery,
+  ClientListSchema,
   ClientSchema,
   CreateClientBody,
   CreatedClientSchema,
-  IssuedApiKey,
   PatchClientBody,
-  RotateSecretBody,
-  RotatedSecretSchema,
 } from '../../schemas/clients.js';
-import { ApiKeyParams, ClientParams, errorResponses } from '../../schemas/common.js';
+import { ClientParams, errorResponses } from '../../schemas/common.js';
 import { shareSchema } from '../shared-schema.js';
 
 export const SSN_CLIENTS_TAG = 'ssn: clients';
@@ -42,6 +39,23 @@ export const ssnClientRoutes: RoutePlugin = async (app, { deps: { db, config } }
         eventTypes: eventTypes ?? null,
       });
       return reply.status(201).send(created);
+    },
+  );
+
+  app.get(
+    '/clients',
+    {
+      preValidation: knownQueryOnly(ClientListQuery),
+      schema: {
+        operationId: 'ssnListClients',
+        summary: 'The clients, by client ID, a page at a time; filter by enabled (webhook endpoint) and apiEnabled',
+        querystring: ClientListQuery,
+        response: { 200: ClientListSchema, ...errorResponses() },
+      },
+    },
+    async function listAllClients(request) {
+      const { enabled, apiEnabled, limit, cursor } = request.query;
+      return listClients(db, { enabled: queryFlag(enabled), apiEnabled: queryFlag(apiEnabled) }, { limit: pageLimit(limit), cursor });
     },
   );
 
@@ -74,59 +88,6 @@ export const ssnClientRoutes: RoutePlugin = async (app, { deps: { db, config } }
     async function updateClient(request) {
       const { name, apiEnabled, webhookUrl, eventTypes, enabled, disabledReason } = request.body;
       return patchClient(db, config.webhooks, request.params.clientId, { name, apiEnabled, webhookUrl, eventTypes, enabled, disabledReason });
-    },
-  );
-
-  app.post(
-    '/clients/:clientId/api-keys',
-    {
-      schema: {
-        operationId: 'ssnIssueApiKey',
-        summary: 'Issue another API key for the client (shown once)',
-        params: ClientParams,
-        response: { 201: IssuedApiKey, ...errorResponses(404) },
-      },
-    },
-    async function issueApiKey(request, reply) {
-      return reply.status(201).send(await issueClientApiKey(db, request.params.clientId));
-    },
-  );
-
-  app.post(
-    '/clients/:clientId/rotate-secret',
-    {
-      // The body is optional: none means keep the previous secrets for the grace period.
-      preValidation: async (request) => {
-        request.body ??= {};
-      },
-      schema: {
-        operationId: 'ssnRotateSecret',
-        summary: "Issue a new signing secret for the client (shown once); with revokePrevious the old ones stop signing now",
-        params: ClientParams,
-        body: RotateSecretBody,
-        response: { 200: RotatedSecretSchema, ...errorResponses(404, 413) },
-      },
-    },
-    async function rotateSecret(request) {
-      return rotateClientSecret(db, config.webhooks, request.params.clientId, { revokePrevious: request.body.revokePrevious === true });
-    },
-  );
-
-  app.delete(
-    '/clients/:clientId/api-keys/:keyId',
-    {
-      schema: {
-        operationId: 'ssnRevokeApiKey',
-        summary: 'Revoke an API key (idempotent)',
-        params: ApiKeyParams,
-        response: { 200: ApiKeyInfo, ...errorResponses(404) },
-      },
-    },
-    async function revokeKey(request) {
-      const { clientId, keyId } = request.params;
-      const key = await revokeApiKey(db, clientId, keyId);
-      if (!key) throw notFound('apiKey', keyId);
-      return key;
     },
   );
 };

@@ -5,6 +5,7 @@
 import type { RoutePlugin } from '../../deps.js';
 import { shareSchema } from '../shared-schema.js';
 import { ssnClientRoutes } from './clients.js';
+import { ssnCredentialRoutes } from './credentials.js';
 import { ssnEventRoutes } from './events.js';
 import { ssnQuickbaseRoutes } from './quickbase.js';
 import { ssnVisitRoutes } from './visits.js';
@@ -15,6 +16,7 @@ export const ssnApi: RoutePlugin = async (app, { deps }) => {
   app.addHook('onRequest', deps.auth.ssn);
   shareSchema(app, { security: [{ ssnServiceToken: [] }] });
   await app.register(ssnClientRoutes, { deps });
+  await app.register(ssnCredentialRoutes, { deps });
   await app.register(ssnVisitRoutes, { deps });
   await app.register(ssnEventRoutes, { deps });
   await app.register(ssnQuickbaseRoutes, { deps });

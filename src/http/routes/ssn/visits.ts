@@ -1,10 +1,10 @@
 /** SSN: site visits: register one, read the whole of it, apply a lifecycle change. */
 import { requireClient } from '../../../clients/clients.js';
-import { toVisitChange } from '../../commands.js';
+import { knownQueryOnly, pageLimit, toVisitChange } from '../../commands.js';
 import type { RoutePlugin } from '../../deps.js';
 import { notFound, siteMismatch } from '../../errors.js';
 import { errorResponses, VisitParams } from '../../schemas/common.js';
-import { ChangeBody, IntakeReceiptSchema, PreferHeaders, SsnCreateVisitBody, VisitDetailsSchema, VisitViewSchema } from '../../schemas/visits.js';
+import { ChangeBody, IntakeReceiptSchema, PreferHeaders, SsnCreateVisitBody, VisitDetailsSchema, VisitListQuery, VisitListSchema, VisitViewSchema } from '../../schemas/visits.js';
 import { accepted, prefersAsync } from '../../prefer.js';
 import { shareSchema } from '../shared-schema.js';
 
@@ -40,6 +40,25 @@ export const ssnVisitRoutes: RoutePlugin = async (app, { deps: { db, visits, cal
       const view = await call(visits.createVisit({ clientId, clientTicketNumber, clientSiteId, quickbaseRecordId, origin: 'ssn' }));
       if (view.clientSiteId !== clientSiteId) throw siteMismatch(view);
       return reply.status(view.created === true ? 201 : 200).send(view);
+    },
+  );
+
+  app.get(
+    '/site-visits',
+    {
+      preValidation: knownQueryOnly(VisitListQuery),
+      schema: {
+        operationId: 'ssnListSiteVisits',
+        summary: 'Visits, newest first, a page at a time; filter by clientId, status and deliveryState',
+        description:
+          "Read from Temporal's visibility store (search attributes), which trails the visits by up to a second or so; closed visits are listed until the namespace's retention removes them.",
+        querystring: VisitListQuery,
+        response: { 200: VisitListSchema, ...errorResponses() },
+      },
+    },
+    async function listVisits(request) {
+      const { clientId, status, deliveryState, limit, cursor } = request.query;
+      return call(visits.listVisits({ clientId, status, deliveryState }, { limit: pageLimit(limit), cursor }));
     },
   );
 
