@@ -63,6 +63,31 @@ export interface Config {
     workflowBundlePath: string | undefined;
   };
   quickbase: QuickbaseConfig;
+  retention: RetentionConfig;
+  ops: OpsNotifyConfig;
+}
+
+/** Operational notifications (src/notify/): off unless OPS_NOTIFY_URLS is set. */
+export interface OpsNotifyConfig {
+  /** Secrets in effect (a Slack webhook URL is one): never logged, never in workflow history (only their index). */
+  notifyUrls: string[];
+  /** Signs every message (HMAC-SHA256); required with OPS_NOTIFY_URLS. */
+  notifySecret: string | undefined;
+  /** One message per condition per client per window. */
+  windowMs: number;
+  /** A delivery retrying this long raises `retrying_long`. */
+  retryingAfterMs: number;
+}
+
+/** How long Postgres keeps delivery records (src/retention/, src/activities/retention.ts); the visit registry is kept. */
+export interface RetentionConfig {
+  /** Delivered (and suppressed, filtered) events, their deliveries, and every delivery attempt, older than this go. */
+  eventRetentionMs: number;
+  /** Failed and undelivered events (not redelivered since) are kept this long. */
+  failedRetentionMs: number;
+  intervalMs: number;
+  /** Rows per delete statement. */
+  batchSize: number;
 }
 
 /** The reconciliation sweep over Quickbase's JSON API (src/quickbase/, src/activities/quickbase-sweep.ts). */
@@ -252,6 +277,43 @@ function quickbaseConfig(env: Env): QuickbaseConfig {
   };
 }
 
+function retentionConfig(env: Env): RetentionConfig {
+  const eventRetentionMs = duration(env, 'EVENT_RETENTION', '90d', 3_600_000);
+  const failedRetentionMs = duration(env, 'EVENT_RETENTION_FAILED', '365d', 3_600_000);
+  if (failedRetentionMs < eventRetentionMs) throw new ConfigError('EVENT_RETENTION_FAILED must not be shorter than EVENT_RETENTION');
+  return {
+    eventRetentionMs,
+    failedRetentionMs,
+    intervalMs: duration(env, 'RETENTION_INTERVAL', '1h', 1_000),
+    batchSize: int(env, 'RETENTION_BATCH_SIZE', 1_000, 1, 10_000),
+  };
+}
+
+function opsNotifyConfig(env: Env): OpsNotifyConfig {
+  const notifyUrls = list(env, 'OPS_NOTIFY_URLS');
+  notifyUrls.forEach((raw, i) => {
+    // The message names the entry, never the URL: a Slack incoming-webhook URL is a credential.
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError(`OPS_NOTIFY_URLS entry ${i + 1} must be an absolute URL`);
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOST.test(url.hostname))) {
+      throw new ConfigError(`OPS_NOTIFY_URLS entry ${i + 1} must be https (plain http only on loopback)`);
+    }
+  });
+  const notifySecret = optional(env, 'OPS_NOTIFY_SECRET');
+  if (notifyUrls.length > 0 && notifySecret === undefined) throw new ConfigError('OPS_NOTIFY_SECRET must be set with OPS_NOTIFY_URLS (it signs every message)');
+  if (notifySecret !== undefined && notifySecret.length < 16) throw new ConfigError('OPS_NOTIFY_SECRET must be at least 16 characters');
+  return {
+    notifyUrls,
+    notifySecret,
+    windowMs: duration(env, 'OPS_NOTIFY_WINDOW', '1h', 1_000),
+    retryingAfterMs: duration(env, 'OPS_NOTIFY_RETRYING_AFTER', '1h', 1_000),
+  };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads and validates every setting once; throws ConfigError naming the variable. */
@@ -356,6 +418,8 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
       workflowBundlePath: optional(env, 'WORKFLOW_BUNDLE_PATH'),
     },
     quickbase: quickbaseConfig(env),
+    retention: retentionConfig(env),
+    ops: opsNotifyConfig(env),
   };
 }
 

@@ -7,9 +7,11 @@ export interface Metrics {
   deliveryAttempts: Counter<'outcome'>;
   deliveries: Counter<'outcome'>;
   deliveryAttemptSeconds: Histogram<'outcome'>;
+  endpointsDisabled: Counter;
   intakeRejected: Counter<'source' | 'reason'>;
   quickbaseSweepRecords: Counter<'outcome'>;
   quickbaseRequests: Counter<'outcome'>;
+  retentionDeleted: Counter<'table'>;
 }
 
 /** One registry per process; the HTTP API serves it at /metrics, the worker on its metrics port. */
@@ -44,6 +46,11 @@ export function createMetrics(): Metrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30],
       registers: [registry],
     }),
+    endpointsDisabled: new Counter({
+      name: 'ssn_webhook_endpoints_disabled_total',
+      help: 'Client endpoints disabled because they answered 410 Gone',
+      registers: [registry],
+    }),
     intakeRejected: new Counter({
       name: 'ssn_intake_rejected_total',
       help: 'Accepted intake (Quickbase records, SSN changes) that the visit lifecycle refused, by source and reason',
@@ -60,6 +67,12 @@ export function createMetrics(): Metrics {
       name: 'ssn_quickbase_requests_total',
       help: 'Quickbase records/query requests by outcome (ok, http_401, http_429, http_5xx ..., network)',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    retentionDeleted: new Counter({
+      name: 'ssn_retention_deleted_rows_total',
+      help: 'Rows retention deleted, by table (events, deliveries, delivery_attempts)',
+      labelNames: ['table'],
       registers: [registry],
     }),
   };

@@ -14,6 +14,7 @@ import { failureMessage, refusedScheme, retryDelayFor, type AttemptOutcome } fro
 import { postWebhook, type Posted } from '../delivery/post.js';
 import { deliveryHeaders, signingKeys } from '../delivery/signing.js';
 import type { Logger } from '../logger.js';
+import { silentNotifier, type OpsNotifier } from '../notify/notifier.js';
 import {
   deliveryOutcomeSignal,
   ErrorType,
@@ -71,16 +72,20 @@ interface Attempt {
   deliveryId: string;
   /** Temporal's attempt number (1, 2, ...). */
   number: number;
+  /** When the first attempt was scheduled (epoch ms). */
+  firstScheduledMs: number;
+  notifier: OpsNotifier;
   /** Built on first use: a delivered event logs nothing above debug (Postgres keeps every attempt). */
   log(): Logger;
 }
 
 export function createDeliveryActivities(deps: ActivityDeps) {
   const store = createDeliveryStore(deps.db);
+  const notifier = deps.notifier ?? silentNotifier;
 
   async function deliverEvent(input: DeliverEventInput): Promise<DeliverEventResult> {
     const ctx = Context.current();
-    const a = attemptOf(deps, store, input, ctx.info.attempt);
+    const a = attemptOf(deps, store, notifier, input, ctx.info);
     const prepared = await store.prepare(prepareRequest(input, deps.now()));
     const disposition = dispositionOf({
       kind: input.kind,
@@ -122,6 +127,8 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     await store.recordStatus({ eventId: input.eventId, deliveryId: input.deliveryId, status: 'failed', lastError, finishedAt: now, now });
     deps.metrics.deliveries.inc({ outcome: 'failed' });
     deps.logger.warn({ eventId: input.eventId, deliveryId: input.deliveryId, reason: lastError }, 'webhook delivery dead-lettered');
+    const clientId = await store.clientOfEvent(input.eventId).catch(() => null);
+    notifier.raise({ kind: 'dead_letter', clientId, facts: { eventId: input.eventId, reason: lastError } });
   }
 
   return { deliverEvent, markDeliveryFailed };
@@ -129,12 +136,19 @@ export function createDeliveryActivities(deps: ActivityDeps) {
 
 // ---- prepare, sign ---------------------------------------------------------------------------------
 
-function attemptOf(deps: ActivityDeps, store: DeliveryStore, input: DeliverEventInput, number: number): Attempt {
+function attemptOf(
+  deps: ActivityDeps,
+  store: DeliveryStore,
+  notifier: OpsNotifier,
+  input: DeliverEventInput,
+  info: { attempt: number; scheduledTimestampMs: number },
+): Attempt {
   const eventId = input.envelope.id;
   const { deliveryId } = input;
+  const number = info.attempt;
   let child: Logger | undefined;
   const log = () => (child ??= deps.logger.child({ eventId, deliveryId, clientId: input.clientId, attempt: number, kind: input.kind }));
-  return { deps, store, input, eventId, deliveryId, number, log };
+  return { deps, store, input, eventId, deliveryId, number, firstScheduledMs: info.scheduledTimestampMs, notifier, log };
 }
 
 function prepareRequest(input: DeliverEventInput, now: Date): PrepareRequest {
@@ -242,7 +256,9 @@ async function recordFailed(a: Attempt, webhookUrl: string, row: AttemptRow, pos
   if (outcome.kind === 'gone') {
     const reason = `endpoint returned 410 Gone for event ${a.eventId}`;
     await bestEffort(a, 'disable client', () => a.store.disableClient(a.input.clientId, webhookUrl, reason, a.deps.now()));
+    a.deps.metrics.endpointsDisabled.inc();
     a.log().warn({ statusCode }, 'webhook endpoint gone: client disabled');
+    a.notifier.raise({ kind: 'endpoint_disabled', clientId: a.input.clientId, facts: { eventId: a.eventId, statusCode } });
     return failDelivery(a, outcome, statusCode);
   }
   if (outcome.kind === 'refused') return failDelivery(a, outcome, statusCode);
@@ -251,6 +267,11 @@ async function recordFailed(a: Attempt, webhookUrl: string, row: AttemptRow, pos
   a.log().warn({ errorClass, statusCode, durationMs: posted.durationMs }, 'webhook attempt failed');
   await bestEffort(a, 'record retrying', () => setStatus(a, 'retrying', errorClass, null));
   await notifyRetrying(a, errorClass);
+  const retryingMs = a.deps.now().getTime() - a.firstScheduledMs;
+  if (retryingMs >= a.deps.config.ops.retryingAfterMs) {
+    const retryingMinutes = Math.floor(retryingMs / 60_000);
+    a.notifier.raise({ kind: 'retrying_long', clientId: a.input.clientId, facts: { eventId: a.eventId, errorClass, retryingMinutes } });
+  }
   const nextRetryDelay = statusCode === null ? undefined : retryDelayFor(statusCode, posted.retryAfter, a.deps.now(), a.input.delivery);
   throw ApplicationFailure.create({
     type: WEBHOOK_ATTEMPT_FAILED,

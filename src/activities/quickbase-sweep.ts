@@ -16,6 +16,7 @@ import { HttpError } from '../http/errors.js';
 import { QuickbaseRecordBody } from '../http/schemas/quickbase.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { silentNotifier, type OpsNotifier } from '../notify/notifier.js';
 import { recordBodyOf, UnmappableRecord, type QuickbaseRow } from '../quickbase/fields.js';
 import { SweepErrorType, type SweepPageInput, type SweepPageResult, type SweepWindow } from '../quickbase/messages.js';
 import {
@@ -34,6 +35,8 @@ export interface QuickbaseIntake {
 }
 
 export interface QuickbaseSweepDeps {
+  /** Told when a sweep fails for good or keeps failing; none when not given. */
+  notifier?: OpsNotifier;
   db: Db;
   config: Config;
   logger: Logger;
@@ -43,6 +46,8 @@ export interface QuickbaseSweepDeps {
   intake: QuickbaseIntake;
   now: () => Date;
 }
+
+const SWEEP_FAILING_AFTER_MS = 30 * 60_000; // half the page's schedule-to-close: Quickbase has been failing a while
 
 type RecordOutcome = 'accepted' | 'rejected' | 'invalid';
 
@@ -64,9 +69,23 @@ export function createQuickbaseSweepActivities(deps: QuickbaseSweepDeps) {
 
   const keyOf = (api: QuickbaseApi): WatermarkKey => ({ realmHostname: api.realmHostname, tableId: api.tableId });
 
+  /** A failure that fails the sweep (not retried), or one that has kept it failing for a while, is raised for ops. */
+  async function raisingFailures<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      const info = Context.current().info;
+      const failing = deps.now().getTime() - info.scheduledTimestampMs >= SWEEP_FAILING_AFTER_MS;
+      if (err instanceof ApplicationFailure && (err.nonRetryable || failing)) {
+        (deps.notifier ?? silentNotifier).raise({ kind: 'quickbase_sweep_failed', clientId: null, facts: { errorType: err.type ?? 'unknown' } });
+      }
+      throw err;
+    }
+  }
+
   return {
     /** The window of one pass: from the stored watermark minus the overlap (or the lookback, the first time) to now. */
-    async beginQuickbaseSweep(input: { until?: string }): Promise<SweepWindow> {
+    beginQuickbaseSweep: (input: { until?: string }): Promise<SweepWindow> => raisingFailures(async () => {
       const api = requireApi();
       const until = input.until ?? deps.now().toISOString();
       const watermark = await readWatermark(db, keyOf(api));
@@ -75,9 +94,9 @@ export function createQuickbaseSweepActivities(deps: QuickbaseSweepDeps) {
         : new Date(Date.parse(until) - qb.sweepLookbackMs);
       log.info({ tableId: api.tableId, since: since.toISOString(), until, watermark: watermark?.toISOString() ?? null }, 'Quickbase sweep pass starts');
       return { since: since.toISOString(), until };
-    },
+    }),
 
-    async sweepQuickbasePage(input: SweepPageInput): Promise<SweepPageResult> {
+    sweepQuickbasePage: (input: SweepPageInput): Promise<SweepPageResult> => raisingFailures(async () => {
       const api = requireApi();
       const ctx = Context.current();
       const response = await queryPage(api, input, ctx.cancellationSignal);
@@ -104,7 +123,7 @@ export function createQuickbaseSweepActivities(deps: QuickbaseSweepDeps) {
       const done = metadata.numRecords === 0 || nextSkip >= metadata.totalRecords;
       log.info({ skip: input.skip, ...counts, read: data.length, totalRecords: metadata.totalRecords, watermark }, 'Quickbase sweep page done');
       return { ...base, ...counts, shifted: false, nextSkip, done, watermark };
-    },
+    }),
   };
 
   async function queryPage(api: QuickbaseApi, input: SweepPageInput, cancelled: AbortSignal): Promise<RecordsQueryResponse> {

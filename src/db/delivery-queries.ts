@@ -87,6 +87,8 @@ export interface DeliveryStore {
   insertAttempt(row: AttemptRow): Promise<void>;
   /** Disables the client only while its URL is still the one that answered 410: an operator's fix wins the race. */
   disableClient(clientId: string, url: string, reason: string, now: Date): Promise<void>;
+  /** The client an event belongs to; null when it is not recorded. */
+  clientOfEvent(eventId: string): Promise<string | null>;
 }
 
 export function createDeliveryStore(db: Db): DeliveryStore {
@@ -101,6 +103,8 @@ export function createDeliveryStore(db: Db): DeliveryStore {
     recordStatus: (change) => recordStatus(db, change),
     insertAttempt: (row) => insertAttempt(db, row),
     disableClient: (clientId, url, reason, now) => disableClient(db, clientId, url, reason, now),
+    clientOfEvent: async (eventId) =>
+      (await db.query<{ client_id: string }>('SELECT client_id FROM events WHERE event_id = $1', [eventId])).rows[0]?.client_id ?? null,
   };
 }
 

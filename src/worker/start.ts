@@ -9,15 +9,19 @@ import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { Agent, type Dispatcher } from 'undici';
 import { createActivities } from '../activities/index.js';
-import { checkSecretsAtRest } from '../clients/secret-box.js';
+import { createOpsNotifyActivities } from '../activities/ops-notify.js';
 import { createQuickbaseSweepActivities, type QuickbaseIntake } from '../activities/quickbase-sweep.js';
+import { createRetentionActivities } from '../activities/retention.js';
+import { checkSecretsAtRest } from '../clients/secret-box.js';
 import type { Config } from '../config.js';
 import { createPool, type Db } from '../db/pool.js';
 import { createWebhookDispatcher } from '../delivery/ssrf.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { dataConverterOf } from '../temporal/codec.js';
+import { createOpsNotifier } from '../notify/notifier.js';
 import { ensureQuickbaseSweepSchedule } from '../quickbase/schedule.js';
+import { ensureRetentionSchedule } from '../retention/schedule.js';
+import { dataConverterOf } from '../temporal/codec.js';
 import { connectClient, connectWorker } from '../temporal/connect.js';
 import { VisitService } from '../visits/service.js';
 
@@ -58,6 +62,7 @@ export async function createSiteVisitWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
   const logger = deps.logger.child({ component: 'activities' });
   const now = () => new Date();
+  const notifier = createOpsNotifier({ client: deps.client, config, logger, now });
   const activities = {
     ...createActivities({
       db: deps.db,
@@ -70,6 +75,7 @@ export async function createSiteVisitWorker(deps: WorkerDeps): Promise<Worker> {
       }),
       temporal: deps.client,
       now,
+      notifier,
     }),
     ...createQuickbaseSweepActivities({
       db: deps.db,
@@ -79,7 +85,10 @@ export async function createSiteVisitWorker(deps: WorkerDeps): Promise<Worker> {
       http: deps.quickbaseHttp ?? new Agent({ connect: { timeout: config.quickbase.httpTimeoutMs } }),
       intake: deps.quickbaseIntake ?? new VisitService({ client: deps.client, db: deps.db, config, logger }),
       now,
+      notifier,
     }),
+    ...createRetentionActivities({ db: deps.db, config, logger, metrics: deps.metrics, now }),
+    ...createOpsNotifyActivities({ config, logger, now }),
   };
   return Worker.create({
     connection: deps.connection,
@@ -148,10 +157,12 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
     ...(opts.workflowBundlePath ? { workflowBundlePath: opts.workflowBundlePath } : {}),
   });
   const run = runWorker(worker);
-  // The Quickbase sweep's schedule (or one "off" line). Visits never wait on it: a failure is logged, the next start retries.
-  void ensureQuickbaseSweepSchedule({ client, config, logger: opts.logger }).catch((err: unknown) =>
-    opts.logger.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'could not create the Quickbase sweep schedule'),
-  );
+  // The Quickbase sweep's schedule (or one "off" line) and retention's. Visits never wait on them: a failure is
+  // logged, the next start retries.
+  const scheduleFailed = (what: string) => (err: unknown) =>
+    opts.logger.error({ err: { name: (err as Error).name, message: (err as Error).message } }, `could not create the ${what} schedule`);
+  void ensureQuickbaseSweepSchedule({ client, config, logger: opts.logger }).catch(scheduleFailed('Quickbase sweep'));
+  void ensureRetentionSchedule({ client, config, logger: opts.logger }).catch(scheduleFailed('retention'));
   let closed: Promise<void> | undefined;
   const shutdown = () =>
     (closed ??= (async () => {

@@ -256,17 +256,16 @@ export class VisitRun {
   /** The first queued item, except that of one record's queued snapshots the oldest goes first (Date Modified order). */
   private nextIntake(): PendingIntake | undefined {
     const first = this.pendingIntake[0];
-    if (first === undefined) return undefined;
+    if (first?.kind !== 'quickbaseRecord') return this.pendingIntake.shift();
+    const { recordId } = first.item.snapshot;
+    // Date.parse, not instantOf: an unreadable date must not throw here; applying it rejects it.
     let index = 0;
-    if (first.kind === 'quickbaseRecord') {
-      const recordId = first.item.snapshot.recordId;
-      this.pendingIntake.forEach((p, i) => {
-        const best = this.pendingIntake[index] as Extract<PendingIntake, { kind: 'quickbaseRecord' }>;
-        if (p.kind === 'quickbaseRecord' && p.item.snapshot.recordId === recordId && instantOf(p.item.snapshot.modifiedAt) < instantOf(best.item.snapshot.modifiedAt)) {
-          index = i;
-        }
-      });
-    }
+    let oldest = Date.parse(first.item.snapshot.modifiedAt);
+    this.pendingIntake.forEach((pending, i) => {
+      if (pending.kind !== 'quickbaseRecord' || pending.item.snapshot.recordId !== recordId) return;
+      const at = Date.parse(pending.item.snapshot.modifiedAt);
+      if (at < oldest) [index, oldest] = [i, at];
+    });
     return this.pendingIntake.splice(index, 1)[0];
   }
 
@@ -279,8 +278,9 @@ export class VisitRun {
       const status = await this.applyIntakeItem(pending, changeId);
       this.noteOutcome({ intakeId, source, changeId }, status);
     } catch (err) {
-      if (!(err instanceof ApplicationFailure)) throw err;
-      await this.reject({ intakeId, source, changeId, changeType, reason: err.type ?? 'Rejected', message: err.message });
+      // Anything else is a malformed item (a signal is accepted whatever it holds): recorded, never a stuck visit.
+      const reason = err instanceof ApplicationFailure ? (err.type ?? 'Rejected') : 'MalformedIntake';
+      await this.reject({ intakeId, source, changeId, changeType, reason, message: err instanceof Error ? err.message : String(err) });
     }
   }
 
@@ -498,6 +498,14 @@ export class VisitRun {
 const newEventId = () => `evt_${uuid4().replaceAll('-', '')}`;
 
 function describeIntake(pending: PendingIntake): { source: IntakeSource; changeId: string; changeType: string } {
+  try {
+    return describeWellFormed(pending);
+  } catch {
+    return { source: pending.kind === 'quickbaseRecord' ? 'quickbase' : 'ssn', changeId: 'unreadable', changeType: pending.kind };
+  }
+}
+
+function describeWellFormed(pending: PendingIntake): { source: IntakeSource; changeId: string; changeType: string } {
   switch (pending.kind) {
     case 'quickbaseRecord':
       return { source: 'quickbase', changeId: quickbaseChangeId(pending.item.snapshot), changeType: 'quickbaseRecord' };

@@ -33,12 +33,13 @@ export interface TestStack {
 
 let runtimeInstalled = false;
 
-/** SDK logs into the captured log too, once per test process. */
-function installTestRuntime(logs: LogCapture): void {
+/** SDK logs into the captured log too, once per test process; SDK metrics when the config names TEMPORAL_METRICS_BIND. */
+function installTestRuntime(logs: LogCapture, metricsBind: string | undefined): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
     logger: new DefaultLogger('WARN', (entry) => logs.write(`${JSON.stringify({ level: entry.level, msg: entry.message, meta: entry.meta })}\n`)),
+    ...(metricsBind ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsBind } } } } : {}),
   });
 }
 
@@ -71,7 +72,7 @@ export async function startTestStack(
     ...env,
   });
   const logs = new LogCapture();
-  installTestRuntime(logs);
+  installTestRuntime(logs, config.worker.metricsBind);
   const logger = createLogger({ level: config.logLevel, name: 'test', destination: logs });
   const metrics = createMetrics();
   const db = createPool(config.databaseUrl!, 20);

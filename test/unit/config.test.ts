@@ -75,6 +75,38 @@ describe('loadConfig', () => {
         pageSize: 200,
         httpTimeoutMs: 30_000,
       },
+      retention: { eventRetentionMs: 90 * 86_400_000, failedRetentionMs: 365 * 86_400_000, intervalMs: 3_600_000, batchSize: 1_000 },
+      ops: { notifyUrls: [], notifySecret: undefined, windowMs: 3_600_000, retryingAfterMs: 3_600_000 },
+    });
+  });
+
+  it('reads the operational notification settings', () => {
+    const ops = loadConfig({
+      OPS_NOTIFY_URLS: 'https://hooks.slack.example/services/T0/B0/xyz, http://127.0.0.1:9999/ops',
+      OPS_NOTIFY_SECRET: 'ops-secret-0123456789',
+      OPS_NOTIFY_WINDOW: '30m',
+      OPS_NOTIFY_RETRYING_AFTER: '2h',
+    }).ops;
+    expect(ops).toEqual({
+      notifyUrls: ['https://hooks.slack.example/services/T0/B0/xyz', 'http://127.0.0.1:9999/ops'],
+      notifySecret: 'ops-secret-0123456789',
+      windowMs: 1_800_000,
+      retryingAfterMs: 7_200_000,
+    });
+  });
+
+  it('never quotes a notification URL in an error (a Slack webhook URL is a credential)', () => {
+    const err = configError({ OPS_NOTIFY_URLS: 'https://ok.example/a,http://hooks.example/T0/B0/secretpath', OPS_NOTIFY_SECRET: 'ops-secret-0123456789' });
+    expect(err.message).toContain('OPS_NOTIFY_URLS entry 2');
+    expect(err.message).not.toContain('secretpath');
+  });
+
+  it('reads the retention settings', () => {
+    expect(loadConfig({ EVENT_RETENTION: '30d', EVENT_RETENTION_FAILED: '180d', RETENTION_INTERVAL: '6h', RETENTION_BATCH_SIZE: '500' }).retention).toEqual({
+      eventRetentionMs: 30 * 86_400_000,
+      failedRetentionMs: 180 * 86_400_000,
+      intervalMs: 6 * 3_600_000,
+      batchSize: 500,
     });
   });
 
@@ -172,6 +204,8 @@ describe('loadConfig', () => {
         pageSize: 500,
         httpTimeoutMs: 10_000,
       },
+      retention: expect.any(Object),
+      ops: expect.any(Object),
     });
     expect(deliveryPolicyOf(config)).toEqual({
       httpTimeoutMs: 10_000,
@@ -233,6 +267,15 @@ describe('loadConfig', () => {
     ['QUICKBASE_SWEEP_OVERLAP=0', { QUICKBASE_SWEEP_OVERLAP: '0' }, 'QUICKBASE_SWEEP_OVERLAP'],
     ['QUICKBASE_SWEEP_PAGE_SIZE=0', { QUICKBASE_SWEEP_PAGE_SIZE: '0' }, 'QUICKBASE_SWEEP_PAGE_SIZE'],
     ['QUICKBASE_HTTP_TIMEOUT=soon', { QUICKBASE_HTTP_TIMEOUT: 'soon' }, 'QUICKBASE_HTTP_TIMEOUT'],
+    ['EVENT_RETENTION=10m', { EVENT_RETENTION: '10m' }, 'EVENT_RETENTION'],
+    ['EVENT_RETENTION_FAILED shorter than EVENT_RETENTION', { EVENT_RETENTION: '90d', EVENT_RETENTION_FAILED: '30d' }, 'EVENT_RETENTION_FAILED'],
+    ['RETENTION_INTERVAL=often', { RETENTION_INTERVAL: 'often' }, 'RETENTION_INTERVAL'],
+    ['OPS_NOTIFY_URLS without a secret', { OPS_NOTIFY_URLS: 'https://hooks.example/x' }, 'OPS_NOTIFY_SECRET'],
+    ['OPS_NOTIFY_SECRET too short', { OPS_NOTIFY_URLS: 'https://hooks.example/x', OPS_NOTIFY_SECRET: 'short' }, 'OPS_NOTIFY_SECRET'],
+    ['OPS_NOTIFY_URLS=nonsense', { OPS_NOTIFY_URLS: 'nonsense', OPS_NOTIFY_SECRET: 'ops-secret-0123456789' }, 'OPS_NOTIFY_URLS'],
+    ['OPS_NOTIFY_WINDOW=hourly', { OPS_NOTIFY_WINDOW: 'hourly' }, 'OPS_NOTIFY_WINDOW'],
+    ['OPS_NOTIFY_RETRYING_AFTER=0', { OPS_NOTIFY_RETRYING_AFTER: '0' }, 'OPS_NOTIFY_RETRYING_AFTER'],
+    ['RETENTION_BATCH_SIZE=100000', { RETENTION_BATCH_SIZE: '100000' }, 'RETENTION_BATCH_SIZE'],
   ])('stops on %s with a ConfigError naming the variable', (_, env, variable) => {
     const err = configError(env);
     expect(err.name).toBe('ConfigError');

@@ -307,6 +307,24 @@ describe('durable intake by signal', () => {
     expect(details.rejections[0]).toMatchObject({ intakeId: 'int_bad', changeType: 'dispatch' });
   });
 
+  it('a malformed intake item is recorded as a rejection, and the visit goes on applying the next ones', async () => {
+    const { workflowId, input } = visitKeys();
+    const handle = client.workflow.getHandle(workflowId);
+    const recordId = `qb${randomUUID().slice(0, 6)}`;
+    const details = await runWorker(async () => {
+      await signalRecord(workflowId, input, record(recordId, 1));
+      // What a Temporal-speaking sender with a bug could send: no command at all.
+      await handle.signal(applyChangeSignal, { intakeId: 'int_malformed', change: { changeId: 'chg-malformed', origin: 'ssn' } } as never);
+      await signalRecord(workflowId, input, record(recordId, 2, { fieldRepName: 'After The Bad One' }));
+      return waitFor(async () => {
+        const d = await handle.query(getVisitQuery);
+        return d.intake.length === 3 && d;
+      }, { what: 'all three items decided' });
+    });
+    expect(details.rejections).toEqual([expect.objectContaining({ intakeId: 'int_malformed', reason: 'MalformedIntake' })]);
+    expect(details.visit?.fieldRepName).toBe('After The Bad One');
+  });
+
   it('an update that the lifecycle refuses answers its caller and leaves no rejection record', async () => {
     const { workflowId, input } = visitKeys();
     const handle = client.workflow.getHandle(workflowId);
