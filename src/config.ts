@@ -322,39 +322,15 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
-  const tlsCertPath = optional(env, 'TEMPORAL_TLS_CERT_PATH');
-  const tlsKeyPath = optional(env, 'TEMPORAL_TLS_KEY_PATH');
-  if ((tlsCertPath === undefined) !== (tlsKeyPath === undefined)) {
-    throw new ConfigError('TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together');
-  }
-  const apiKey = optional(env, 'TEMPORAL_API_KEY');
   const httpTimeoutMs = duration(env, 'WEBHOOK_HTTP_TIMEOUT', '15s', 100);
   const initialIntervalMs = duration(env, 'WEBHOOK_RETRY_INITIAL_INTERVAL', '5s', 1);
   const maximumIntervalMs = duration(env, 'WEBHOOK_RETRY_MAX_INTERVAL', '2h', 1);
   if (maximumIntervalMs < initialIntervalMs) {
     throw new ConfigError('WEBHOOK_RETRY_MAX_INTERVAL must not be shorter than WEBHOOK_RETRY_INITIAL_INTERVAL');
   }
-  const jwtIssuer = httpsUrl(env, 'CODEC_JWT_ISSUER', true);
-  // Issuers in the wild differ on the trailing slash; the token's `iss` must match the configured text exactly.
-  const jwtIssuerText = optional(env, 'CODEC_JWT_ISSUER');
-  const jwksUrl = httpsUrl(env, 'CODEC_JWT_JWKS_URL', true);
-  if ((jwtIssuer === undefined) !== (jwksUrl === undefined)) {
-    throw new ConfigError('CODEC_JWT_ISSUER and CODEC_JWT_JWKS_URL must be set together');
-  }
-  const codecLocalBind = bindAddress(env, 'CODEC_LOCAL_BIND');
-  if (codecLocalBind !== undefined && !LOOPBACK_OR_ANY.test(codecLocalBind)) {
-    throw new ConfigError(
-      `CODEC_LOCAL_BIND serves decoded payloads without a login, so it must be a loopback address (127.0.0.1:8234), ` +
-        `or 0.0.0.0 inside a container whose port is published on the host's loopback only; got ${JSON.stringify(codecLocalBind)}`,
-    );
-  }
-  const codecOrigins = origins(env, 'CODEC_CORS_ORIGIN');
-  if (codecLocalBind !== undefined && codecOrigins.length === 0) {
-    throw new ConfigError('CODEC_LOCAL_BIND needs CODEC_CORS_ORIGIN: the local listener answers only the Web UI at that origin');
-  }
-  const payloadKeys = keyring(env, 'TEMPORAL_PAYLOAD_KEYS');
+  const temporal = temporalConfig(env);
   const secretKeys = keyring(env, 'SECRETS_ENCRYPTION_KEYS');
-  if (payloadKeys && secretKeys?.sharesKeyWith(payloadKeys)) {
+  if (temporal.payloadKeys && secretKeys?.sharesKeyWith(temporal.payloadKeys)) {
     throw new ConfigError('SECRETS_ENCRYPTION_KEYS must not reuse a key of TEMPORAL_PAYLOAD_KEYS: give each its own keys');
   }
   const tokens = list(env, 'SSN_SERVICE_TOKENS');
@@ -365,26 +341,8 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
     serviceName: 'ssn-site-visits',
     serviceVersion: version,
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
-    temporal: {
-      address: str(env, 'TEMPORAL_ADDRESS', 'localhost:7233'),
-      namespace: str(env, 'TEMPORAL_NAMESPACE', 'default'),
-      taskQueue: str(env, 'TEMPORAL_TASK_QUEUE', DEFAULT_TASK_QUEUE),
-      tls: bool(env, 'TEMPORAL_TLS', tlsCertPath !== undefined || apiKey !== undefined),
-      tlsCertPath,
-      tlsKeyPath,
-      tlsCaPath: optional(env, 'TEMPORAL_TLS_CA_PATH'),
-      tlsServerName: optional(env, 'TEMPORAL_TLS_SERVER_NAME'),
-      apiKey,
-      payloadKeys,
-    },
-    codec: {
-      corsOrigins: codecOrigins,
-      jwt:
-        jwtIssuer !== undefined && jwksUrl !== undefined
-          ? { issuer: jwtIssuerText!, jwksUrl, audience: optional(env, 'CODEC_JWT_AUDIENCE') }
-          : undefined,
-      localBind: codecLocalBind,
-    },
+    temporal,
+    codec: codecConfig(env),
     databaseUrl,
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 1, 1_000),
     http: {
@@ -420,6 +378,53 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
     quickbase: quickbaseConfig(env),
     retention: retentionConfig(env),
     ops: opsNotifyConfig(env),
+  };
+}
+
+function temporalConfig(env: Env): Config['temporal'] {
+  const tlsCertPath = optional(env, 'TEMPORAL_TLS_CERT_PATH');
+  const tlsKeyPath = optional(env, 'TEMPORAL_TLS_KEY_PATH');
+  if ((tlsCertPath === undefined) !== (tlsKeyPath === undefined)) {
+    throw new ConfigError('TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together');
+  }
+  const apiKey = optional(env, 'TEMPORAL_API_KEY');
+  return {
+    address: str(env, 'TEMPORAL_ADDRESS', 'localhost:7233'),
+    namespace: str(env, 'TEMPORAL_NAMESPACE', 'default'),
+    taskQueue: str(env, 'TEMPORAL_TASK_QUEUE', DEFAULT_TASK_QUEUE),
+    tls: bool(env, 'TEMPORAL_TLS', tlsCertPath !== undefined || apiKey !== undefined),
+    tlsCertPath,
+    tlsKeyPath,
+    tlsCaPath: optional(env, 'TEMPORAL_TLS_CA_PATH'),
+    tlsServerName: optional(env, 'TEMPORAL_TLS_SERVER_NAME'),
+    apiKey,
+    payloadKeys: keyring(env, 'TEMPORAL_PAYLOAD_KEYS'),
+  };
+}
+
+function codecConfig(env: Env): Config['codec'] {
+  const jwtIssuer = httpsUrl(env, 'CODEC_JWT_ISSUER', true);
+  // Issuers in the wild differ on the trailing slash; the token's `iss` must match the configured text exactly.
+  const jwtIssuerText = optional(env, 'CODEC_JWT_ISSUER');
+  const jwksUrl = httpsUrl(env, 'CODEC_JWT_JWKS_URL', true);
+  if ((jwtIssuer === undefined) !== (jwksUrl === undefined)) {
+    throw new ConfigError('CODEC_JWT_ISSUER and CODEC_JWT_JWKS_URL must be set together');
+  }
+  const localBind = bindAddress(env, 'CODEC_LOCAL_BIND');
+  if (localBind !== undefined && !LOOPBACK_OR_ANY.test(localBind)) {
+    throw new ConfigError(
+      `CODEC_LOCAL_BIND serves decoded payloads without a login, so it must be a loopback address (127.0.0.1:8234), ` +
+        `or 0.0.0.0 inside a container whose port is published on the host's loopback only; got ${JSON.stringify(localBind)}`,
+    );
+  }
+  const corsOrigins = origins(env, 'CODEC_CORS_ORIGIN');
+  if (localBind !== undefined && corsOrigins.length === 0) {
+    throw new ConfigError('CODEC_LOCAL_BIND needs CODEC_CORS_ORIGIN: the local listener answers only the Web UI at that origin');
+  }
+  return {
+    corsOrigins,
+    jwt: jwtIssuer !== undefined && jwksUrl !== undefined ? { issuer: jwtIssuerText!, jwksUrl, audience: optional(env, 'CODEC_JWT_AUDIENCE') } : undefined,
+    localBind,
   };
 }
 
