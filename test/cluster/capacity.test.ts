@@ -39,9 +39,12 @@ function rssMiB(pid: number): number {
   return Math.round(kb / 1024);
 }
 
+/** Where Postgres keeps its data (as root under a private clone, not the clone's .data: see src/db/embedded.ts). */
+let postgresDataDir: string;
+
 /** Postgres: the postmaster with its reaped backends, plus the backends alive now. */
 function postgresCpuMs(): number {
-  const postmaster = Number(readFileSync(path.join(inject('rootDir'), 'postgres/postmaster.pid'), 'utf8').split('\n')[0]);
+  const postmaster = Number(readFileSync(path.join(postgresDataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   let total = cpuMs(postmaster, true);
   const children = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   for (const child of children) {
@@ -142,6 +145,13 @@ let receiver: Receiver;
 
 beforeAll(async () => {
   receiver = await Receiver.start();
+  const db = new pg.Client({ connectionString: inject('databaseUrl') });
+  await db.connect();
+  try {
+    postgresDataDir = (await db.query<{ data_directory: string }>('SHOW data_directory')).rows[0]!.data_directory;
+  } finally {
+    await db.end();
+  }
 });
 
 afterAll(async () => {
