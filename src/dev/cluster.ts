@@ -176,6 +176,8 @@ export interface ClusterPostgres {
   /** Stops the embedded Postgres (fast shutdown: open connections are cut) and starts it again on the same data. */
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /** Where the embedded server keeps its data (as root under a private folder, moved to /var/tmp); else undefined. */
+  dataDir: string | undefined;
 }
 
 export interface Cluster {
@@ -199,6 +201,7 @@ async function startPostgres(opts: ClusterOptions): Promise<ClusterPostgres> {
       embedded: false,
       restart: () => Promise.reject(new Error('only the embedded Postgres can be restarted')),
       stop: async () => undefined,
+      dataDir: undefined,
     };
   }
   const dataDir = path.join(opts.rootDir, 'postgres');
@@ -212,6 +215,7 @@ async function startPostgres(opts: ClusterOptions): Promise<ClusterPostgres> {
       db = await startEmbeddedPostgres({ dataDir, port, database: 'postgres', log: opts.log });
     },
     stop: () => db.stop(),
+    dataDir: db.dataDir,
   };
 }
 

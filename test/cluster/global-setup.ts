@@ -89,6 +89,9 @@ export default async function setup(project: TestProject) {
   return async () => {
     control.close();
     await cluster.stop();
-    if (!process.env.KEEP_CLUSTER_STATE) rmSync(rootDir, { recursive: true, force: true });
+    if (process.env.KEEP_CLUSTER_STATE) return;
+    rmSync(rootDir, { recursive: true, force: true });
+    // Where Postgres' data had to move (a clone under a private folder, as root): this run's own, gone with it.
+    if (cluster.postgres.dataDir !== undefined) rmSync(cluster.postgres.dataDir, { recursive: true, force: true });
   };
 }
