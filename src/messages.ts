@@ -11,6 +11,8 @@ import type { VisitView } from './domain/visit-view.js';
 export type { VisitView } from './domain/visit-view.js';
 
 export const DEFAULT_TASK_QUEUE = 'site-visits';
+/** The visit workflow's type (its function's name), for starts and list queries outside the worker. */
+export const SITE_VISIT_WORKFLOW_TYPE = 'siteVisitWorkflow';
 export const PAYLOAD_VERSION = '2026-03-24';
 
 export type Origin = 'api' | 'ssn';

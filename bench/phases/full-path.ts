@@ -2,12 +2,9 @@
  * Phase B, the full path: VisitService.applyChange (assignRep, a new name each time: exactly one rep.assigned) ->
  * visit workflow -> deliverEvent -> signed POST -> the receiver's verified 2xx.
  */
-import { createMetrics } from '../../src/metrics.js';
-import { VisitService } from '../../src/visits/service.js';
-import { createSiteVisitWorker } from '../../src/worker/start.js';
 import { runScenario, type Measured, type Sample } from '../measure.js';
 import { summarize, type LatencySummary } from '../stats.js';
-import { configFor, createBenchClient, runPhaseWorker, type Shared } from './shared.js';
+import { startVisitPhase, type Shared } from './shared.js';
 
 /** Per segment, from Postgres timestamps (ms resolution) and the bench's clock; `samples` is how many joined. */
 export interface Breakdown {
@@ -21,21 +18,8 @@ export interface Breakdown {
 export const fullPathClientId = (round: number) => `bench-visits-r${round}`;
 
 export async function phaseFullPath(s: Shared, round: number): Promise<Measured> {
-  const taskQueue = `bench-visits-${s.stamp}-r${round}`;
-  const config = configFor(s, taskQueue);
   const clientId = fullPathClientId(round);
-  await createBenchClient(s, clientId);
-  const worker = await createSiteVisitWorker({
-    config,
-    connection: s.nativeConnection,
-    client: s.client,
-    db: s.db,
-    logger: s.logger,
-    metrics: createMetrics(),
-    workflowBundlePath: s.bundlePath,
-  });
-  const stop = runPhaseWorker(s, 'site-visit', worker);
-  const visits = new VisitService({ client: s.client, db: s.db, config, logger: s.logger });
+  const { visits, stop } = await startVisitPhase(s, { name: 'site-visit', clientId, taskQueue: `bench-visits-${s.stamp}-r${round}` });
   // Every update assigns a rep no earlier update of the visit named, so each produces exactly one rep.assigned.
   const repName = (k: number) => `Rep ${k}`;
   const measured = await runScenario(

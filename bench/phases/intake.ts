@@ -5,32 +5,16 @@
  * (acceptance, what Quickbase waits for) and accepted -> verified 2xx (end to end).
  */
 import type { QuickbaseSnapshot } from '../../src/messages.js';
-import { createMetrics } from '../../src/metrics.js';
-import { VisitService } from '../../src/visits/service.js';
-import { createSiteVisitWorker } from '../../src/worker/start.js';
 import { runScenario, type Measured } from '../measure.js';
-import { configFor, createBenchClient, runPhaseWorker, type Shared } from './shared.js';
+import { startVisitPhase, type Shared } from './shared.js';
 
 export const intakeClientId = (round: number) => `bench-intake-r${round}`;
 
 const SITE = 'SITE-1';
 
 export async function phaseIntake(s: Shared, round: number): Promise<Measured> {
-  const taskQueue = `bench-intake-${s.stamp}-r${round}`;
-  const config = configFor(s, taskQueue);
   const clientId = intakeClientId(round);
-  await createBenchClient(s, clientId);
-  const worker = await createSiteVisitWorker({
-    config,
-    connection: s.nativeConnection,
-    client: s.client,
-    db: s.db,
-    logger: s.logger,
-    metrics: createMetrics(),
-    workflowBundlePath: s.bundlePath,
-  });
-  const stop = runPhaseWorker(s, 'intake', worker);
-  const visits = new VisitService({ client: s.client, db: s.db, config, logger: s.logger });
+  const { visits, stop } = await startVisitPhase(s, { name: 'intake', clientId, taskQueue: `bench-intake-${s.stamp}-r${round}` });
   const repName = (k: number) => `QB Rep ${k}`;
   // Per visit: its ticket, and the last Date Modified sent (each record strictly newer, or the visit would ignore it).
   const tickets = new Map<string, string>();

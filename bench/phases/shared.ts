@@ -8,7 +8,9 @@ import { newKeyEntry, parseKeyring } from '../../src/crypto/keyring.js';
 import type { Db } from '../../src/db/pool.js';
 import type { Logger } from '../../src/logger.js';
 import { packageVersion } from '../../src/worker.js';
-import { runWorker } from '../../src/worker/start.js';
+import { createMetrics } from '../../src/metrics.js';
+import { VisitService } from '../../src/visits/service.js';
+import { createSiteVisitWorker, runWorker } from '../../src/worker/start.js';
 import type { Cleanups } from '../infra.js';
 import { describeError, type Completions, type Harness } from '../measure.js';
 import type { VerifyingReceiver } from '../receiver.js';
@@ -71,4 +73,24 @@ export function runPhaseWorker(s: Shared, name: string, worker: Worker): () => P
   const stop = () => (stopped ??= run.stop().catch((err: unknown) => s.h.say(`${name} worker: ${describeError(err)}`)));
   s.cleanups.add(`${name} worker`, stop);
   return stop;
+}
+
+/** A phase on the real visit workflow: its client row, its task queue with a site-visit worker, and a VisitService. */
+export async function startVisitPhase(
+  s: Shared,
+  opts: { name: string; clientId: string; taskQueue: string },
+): Promise<{ visits: VisitService; stop: () => Promise<void> }> {
+  const config = configFor(s, opts.taskQueue);
+  await createBenchClient(s, opts.clientId);
+  const worker = await createSiteVisitWorker({
+    config,
+    connection: s.nativeConnection,
+    client: s.client,
+    db: s.db,
+    logger: s.logger,
+    metrics: createMetrics(),
+    workflowBundlePath: s.bundlePath,
+  });
+  const stop = runPhaseWorker(s, opts.name, worker);
+  return { visits: new VisitService({ client: s.client, db: s.db, config, logger: s.logger }), stop };
 }

@@ -23,6 +23,7 @@ import {
   quickbaseRecordSignal,
   redeliveryWorkflowId,
   SA,
+  SITE_VISIT_WORKFLOW_TYPE,
   siteVisitWorkflowId,
   type EventEnvelope,
   type EventRecord,
@@ -129,7 +130,7 @@ export class VisitService {
     return this.call(() =>
       this.deps.client.workflow.executeUpdateWithStart(createVisitUpdate, {
         args: [{ origin: request.origin, clientSiteId, quickbaseRecordId: request.quickbaseRecordId }],
-        startWorkflowOperation: new WithStartWorkflowOperation<typeof siteVisitWorkflow>('siteVisitWorkflow', {
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof siteVisitWorkflow>(SITE_VISIT_WORKFLOW_TYPE, {
           workflowId,
           taskQueue: this.deps.config.temporal.taskQueue,
           args: [input],
@@ -409,7 +410,7 @@ export class VisitService {
   ): Promise<void> {
     const input: SiteVisitWorkflowInput = { clientId, clientTicketNumber, settings: this.settings };
     await this.call(() =>
-      this.deps.client.workflow.signalWithStart<typeof siteVisitWorkflow, [T]>('siteVisitWorkflow', {
+      this.deps.client.workflow.signalWithStart<typeof siteVisitWorkflow, [T]>(SITE_VISIT_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: this.deps.config.temporal.taskQueue,
         args: [input],

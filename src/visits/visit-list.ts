@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, tsToDate } from '@temporalio/common';
 import type { VisitStatus } from '../domain/visit.js';
 import { ServiceError } from '../errors.js';
-import { SA, type DeliveryState } from '../messages.js';
+import { SA, SITE_VISIT_WORKFLOW_TYPE, type DeliveryState } from '../messages.js';
 
 export interface VisitFilter {
   clientId?: string;
@@ -31,14 +31,13 @@ export interface VisitPage {
 }
 
 /** The workflow type the visit workflow is registered under (its function's name). */
-const VISIT_WORKFLOW_TYPE = 'siteVisitWorkflow';
 
 /** A list-query string literal; the HTTP schemas already restrict the values, this keeps the query well-formed anyway. */
 const literal = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
 
 /** Every run but those that continued as new (their visit lives on in the next run, listed once). */
 export function visitListQuery(filter: VisitFilter): string {
-  const clauses = [`WorkflowType = ${literal(VISIT_WORKFLOW_TYPE)}`, 'ExecutionStatus != "ContinuedAsNew"'];
+  const clauses = [`WorkflowType = ${literal(SITE_VISIT_WORKFLOW_TYPE)}`, 'ExecutionStatus != "ContinuedAsNew"'];
   if (filter.clientId !== undefined) clauses.push(`${SA.clientId.name} = ${literal(filter.clientId)}`);
   if (filter.status !== undefined) clauses.push(`${SA.status.name} = ${literal(filter.status)}`);
   if (filter.deliveryState !== undefined) clauses.push(`${SA.deliveryState.name} = ${literal(filter.deliveryState)}`);

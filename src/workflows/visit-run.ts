@@ -124,7 +124,7 @@ export class VisitRun {
   }
 
   private needsLink(request: CreateVisitInput): boolean {
-    return request.quickbaseRecordId !== undefined && this.quickbaseRecordId === null && !this.closedBefore && this.visit !== null;
+    return request.quickbaseRecordId !== undefined && this.quickbaseRecordId === null && !this.closedBefore;
   }
 
   private async link(quickbaseRecordId: string): Promise<void> {
@@ -247,10 +247,6 @@ export class VisitRun {
 
   intakeIdle(): boolean {
     return this.intakeDrain === undefined && this.pendingIntake.length === 0;
-  }
-
-  hasPendingIntake(): boolean {
-    return this.pendingIntake.length > 0;
   }
 
   /** The first queued item, except that of one record's queued snapshots the oldest goes first (Date Modified order). */
