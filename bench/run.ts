@@ -31,6 +31,7 @@ import { createLogger } from '../src/logger.js';
 import { installRuntime } from '../src/runtime.js';
 import { connectClient, connectWorker } from '../src/temporal/connect.js';
 import { packageVersion } from '../src/worker.js';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../src/worker/bundle-options.js';
 import { Cleanups, cpuSnapshot, serverRequests, startBenchPostgres, startDevServer } from './infra.js';
 import { Completions, type Harness } from './measure.js';
 import { OUT_DIR, parseParams, ROOT } from './params.js';
@@ -64,7 +65,7 @@ async function startStack(h: Harness, cleanups: Cleanups): Promise<Started> {
   const [temporal, postgres, bundle] = await Promise.allSettled([
     startDevServer(cli, cleanups),
     startBenchPostgres(ROOT, cleanups, say),
-    bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'bench/workflows.ts'), logger: quiet }),
+    bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'bench/workflows.ts'), logger: quiet, ...WORKFLOW_BUNDLE_OPTIONS }),
   ] as const);
   for (const r of [temporal, postgres, bundle]) if (r.status === 'rejected') throw r.reason;
   if (temporal.status !== 'fulfilled' || postgres.status !== 'fulfilled' || bundle.status !== 'fulfilled') throw new Error('unreachable');

@@ -7,6 +7,7 @@
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../src/worker/bundle-options.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -14,6 +15,7 @@ const DIST = path.join(ROOT, 'dist');
 const { code } = await bundleWorkflowCode({
   workflowsPath: path.join(ROOT, 'src/workflows/index.ts'),
   logger: new DefaultLogger('WARN'), // webpack's module list is noise in a build log
+  ...WORKFLOW_BUNDLE_OPTIONS, // the workflow modules shared by every cached workflow
 });
 await mkdir(DIST, { recursive: true });
 const bundlePath = path.join(DIST, 'workflow-bundle.js');

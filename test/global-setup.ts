@@ -13,6 +13,7 @@ import { newKeyEntry } from '../src/crypto/keyring.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createScratchDatabase, freePort, startDevServer } from '../src/dev/local.js';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../src/worker/bundle-options.js';
 import { WORKFLOWS_PATH } from '../src/worker/start.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -57,7 +58,7 @@ export default async function setup(project: TestProject) {
   const started = await Promise.allSettled([
     startDevServer({ cli }),
     startPostgres(),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger, ...WORKFLOW_BUNDLE_OPTIONS }),
   ] as const);
   const [temporalResult, postgresResult, bundleResult] = started;
   if (temporalResult.status === 'rejected' || postgresResult.status === 'rejected' || bundleResult.status === 'rejected') {

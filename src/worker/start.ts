@@ -24,6 +24,7 @@ import { ensureRetentionSchedule } from '../retention/schedule.js';
 import { dataConverterOf } from '../temporal/codec.js';
 import { connectClient, connectWorker } from '../temporal/connect.js';
 import { VisitService } from '../visits/service.js';
+import { WORKFLOW_BUNDLE_OPTIONS } from './bundle-options.js';
 
 const here = fileURLToPath(import.meta.url);
 /** src/workflows/index.ts under tsx and vitest, dist/workflows/index.js when built. */
@@ -42,6 +43,8 @@ export interface WorkerDeps {
   quickbaseIntake?: QuickbaseIntake;
   /** How the sweep reaches Quickbase; default: a plain undici agent. */
   quickbaseHttp?: Dispatcher;
+  /** SDK worker options over the site-visit ones (the memory benchmark runs its workflows in the main thread). */
+  workerOptions?: Partial<WorkerOptions>;
 }
 
 /** The task queue, the payload codec and the tuning every site-visit worker runs with (the benchmark's baseline worker too). */
@@ -92,9 +95,12 @@ export async function createSiteVisitWorker(deps: WorkerDeps): Promise<Worker> {
   };
   return Worker.create({
     connection: deps.connection,
-    ...(deps.workflowBundlePath ? { workflowBundle: { codePath: deps.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(deps.workflowBundlePath
+      ? { workflowBundle: { codePath: deps.workflowBundlePath } }
+      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLE_OPTIONS }),
     activities,
     ...siteVisitWorkerOptions(config),
+    ...deps.workerOptions,
   });
 }
 
@@ -125,6 +131,7 @@ export interface StartWorkerOptions {
   /** The environment a Temporal profile is read from (connect.ts); `{}` ignores any profile. */
   env?: Record<string, string | undefined>;
   workflowBundlePath?: string;
+  workerOptions?: Partial<WorkerOptions>;
 }
 
 /** A started worker and what it owns: its Temporal client (for the API too, in one process), its pool. */
@@ -155,6 +162,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
     logger: opts.logger,
     metrics: opts.metrics,
     ...(opts.workflowBundlePath ? { workflowBundlePath: opts.workflowBundlePath } : {}),
+    ...(opts.workerOptions ? { workerOptions: opts.workerOptions } : {}),
   });
   const run = runWorker(worker);
   // The Quickbase sweep's schedule (or one "off" line) and retention's. Visits never wait on them: a failure is
