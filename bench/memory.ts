@@ -8,7 +8,9 @@
  *
  * Flags: --levels 1000,2000,10000 (cumulative open visits), --concurrency 32 (creators), --cache N (the child's
  * WORKER_MAX_CACHED_WORKFLOWS; default: the config's), --snapshot (workflows in the child's main thread, and a heap
- * snapshot at 0 and at each level into bench/.out/; for bench/heap-summary.ts), --no-preload (the bundle as it was
+ * snapshot at 0 and at each level into bench/.out/; for bench/heap-summary.ts; writing one inflates the RSS read
+ * after it, the heap figures hold), --main-thread (workflows in the child's main thread, where a GC before each
+ * reading reaches them, so `heapUsedMiB` is their live heap), --no-preload (the bundle as it was
  * before src/worker/bundle-options.ts preloaded the workflow modules), --out FILE.
  */
 import { spawn } from 'node:child_process';
@@ -55,6 +57,7 @@ function parseFlags(argv: string[]) {
       concurrency: { type: 'string', default: '32' },
       cache: { type: 'string' },
       snapshot: { type: 'boolean', default: false },
+      'main-thread': { type: 'boolean', default: false },
       'no-preload': { type: 'boolean', default: false },
       out: { type: 'string', default: path.join(ROOT, 'bench/results/memory.json') },
     },
@@ -67,7 +70,7 @@ function parseFlags(argv: string[]) {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a whole number >= 1, got ${values.concurrency}`);
   const cache = values.cache === undefined ? undefined : Number(values.cache);
   if (cache !== undefined && (!Number.isInteger(cache) || cache < 2)) throw new Error(`--cache must be a whole number >= 2, got ${values.cache}`);
-  return { levels, concurrency, cache, snapshot: values.snapshot, preload: !values['no-preload'], out: values.out };
+  return { levels, concurrency, cache, snapshot: values.snapshot, mainThread: values.snapshot || values['main-thread'], preload: !values['no-preload'], out: values.out };
 }
 
 /** Dev server, Postgres, the production workflow bundle, the SDK runtime, connections, the receiver. */
@@ -183,7 +186,7 @@ async function run(h: Harness, cleanups: Cleanups, flags: ReturnType<typeof pars
     ...envFor(s, taskQueue),
     BENCH_DB_POOL_MAX: '50',
     ...(flags.cache ? { WORKER_MAX_CACHED_WORKFLOWS: String(flags.cache) } : {}),
-    ...(flags.snapshot ? { BENCH_WORKFLOWS_IN_MAIN_THREAD: 'true' } : {}),
+    ...(flags.mainThread ? { BENCH_WORKFLOWS_IN_MAIN_THREAD: 'true' } : {}),
   };
   const config = loadConfig(env, packageVersion());
   const cacheSize = config.worker.maxCachedWorkflows;
@@ -227,7 +230,7 @@ async function run(h: Harness, cleanups: Cleanups, flags: ReturnType<typeof pars
 }
 
 /** The results file: the levels, and the two figures against the targets. */
-export function memoryResult(levels: MemoryLevel[], maxCachedWorkflows: number, flags: { snapshot: boolean; preload: boolean; concurrency: number }) {
+export function memoryResult(levels: MemoryLevel[], maxCachedWorkflows: number, flags: { mainThread: boolean; preload: boolean; concurrency: number }) {
   // RSS per cached visit from the largest level the cache holds whole (at least one visit per cache slot).
   const whole = levels.filter((l) => l.cached > 0 && l.openVisits <= maxCachedWorkflows).at(-1);
   const at10k = levels.find((l) => l.openVisits === 10_000);
@@ -239,7 +242,7 @@ export function memoryResult(levels: MemoryLevel[], maxCachedWorkflows: number, 
     nodeVersion: process.version,
     maxCachedWorkflows,
     creators: flags.concurrency,
-    workflowsInMainThread: flags.snapshot,
+    workflowsInMainThread: flags.mainThread,
     preloadedWorkflowModules: flags.preload,
     levels,
     targets: {
