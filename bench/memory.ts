@@ -29,12 +29,11 @@ import { WORKFLOW_BUNDLE_OPTIONS } from '../src/worker/bundle-options.js';
 import { Cleanups, startBenchPostgres, startDevServer, stopProcess } from './infra.js';
 import { Completions, describeError, runPool, type Harness } from './measure.js';
 import type { MemoryAnswer, MemoryFigures, MemoryProbe } from './memory-probe.js';
+import { MEMORY_TARGETS } from './memory-targets.js';
 import { OUT_DIR, parseParams, ROOT } from './params.js';
 import { createBenchClient, envFor, type Shared } from './phases/shared.js';
 import { startVerifyingReceiver } from './receiver.js';
 
-/** The targets of issue 14, point 3. */
-export const MEMORY_TARGETS = { perCachedVisitMiB: 0.25, peakRssAt10kMiB: 768 };
 
 export interface MemoryLevel {
   openVisits: number;
@@ -246,8 +245,8 @@ export function memoryResult(levels: MemoryLevel[], maxCachedWorkflows: number, 
     preloadedWorkflowModules: flags.preload,
     levels,
     targets: {
-      rssPerCachedVisitMiB: { measured: perCached, target: MEMORY_TARGETS.perCachedVisitMiB, pass: perCached === null ? null : perCached <= MEMORY_TARGETS.perCachedVisitMiB },
-      peakRssAt10kOpenVisitsMiB: { measured: peak, target: MEMORY_TARGETS.peakRssAt10kMiB, pass: peak === null ? null : peak < MEMORY_TARGETS.peakRssAt10kMiB },
+      rssPerCachedVisitMiB: { measured: perCached, target: MEMORY_TARGETS.rssPerCachedVisitMiB, pass: perCached === null ? null : perCached <= MEMORY_TARGETS.rssPerCachedVisitMiB },
+      peakRssAt10kOpenVisitsMiB: { measured: peak, target: MEMORY_TARGETS.peakRssAt10kOpenVisitsMiB, pass: peak === null ? null : peak < MEMORY_TARGETS.peakRssAt10kOpenVisitsMiB },
     },
   };
 }

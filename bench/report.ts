@@ -7,6 +7,7 @@ import type { Params } from './params.js';
 import { ROOT } from './params.js';
 import { breakdown, fullPathClientId, type Breakdown } from './phases/full-path.js';
 import { intakeClientId } from './phases/intake.js';
+import { memoryLines, openVisitsMemory } from './memory-targets.js';
 import type { OpenVisitsResult } from './phases/open-visits.js';
 import type { Shared } from './phases/shared.js';
 import type { VerifyingReceiver } from './receiver.js';
@@ -237,6 +238,7 @@ export function printDetails(say: (line: string) => void, r: Summary, openVisits
       `C: worker child peak RSS (VmHWM) ${o.worker.peakRssMiB} MiB; RSS after ${o.worker.rssAfterMiB} MiB; idle at start ${o.worker.idleRssMiB} MiB ` +
         `(maxCachedWorkflows ${o.worker.maxCachedWorkflows})`,
     );
+    for (const line of memoryLines(openVisitsMemory(o))) say(line);
   }
   const { counts } = receiver;
   say(`receiver: ${counts.verified} verified, ${counts.rejected} rejected${counts.lastRejection ? ` (${counts.lastRejection})` : ''}`);
@@ -314,7 +316,7 @@ export function resultFile(run: RunInfo, r: Summary, openVisits: OpenVisitsResul
         'endToEndMs from the receipt returned (accepted) to the receiver writing its 2xx for the rep.assigned the record implies; ' +
         'pooled over its own undisturbed rounds; rounds ordered A B D (odd) and D B A (even)',
     },
-    phases: { baseline: r.baseline, fullPath: r.fullPath, openVisits: openVisits ?? null, intake: intakeResult(r.intake) },
+    phases: { baseline: r.baseline, fullPath: r.fullPath, openVisits: openVisits ? { ...openVisits, memory: openVisitsMemory(openVisits) } : null, intake: intakeResult(r.intake) },
     targets: r.targets,
     receiver: run.receiver.counts,
   };
