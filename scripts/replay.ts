@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { dataConverterOf, ENCRYPTED_ENCODING } from '../src/temporal/codec.js';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../src/worker/bundle-options.js';
 import { WORKFLOWS_PATH } from '../src/worker/start.js';
 
 let config;
@@ -37,7 +38,7 @@ for (const file of files) {
   }
   const history: unknown = JSON.parse(text);
   try {
-    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH, dataConverter }, history, path.basename(file));
+    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLE_OPTIONS, dataConverter }, history, path.basename(file));
     console.log(`ok    ${file}`);
   } catch (err) {
     failed++;
