@@ -91,12 +91,12 @@ describe('portal states', () => {
     try {
       const { apiKey } = await registerClient(off.app, 'states-off');
       const res = await off.app.inject({ method: 'POST', url: '/v1/portal-sessions', headers: bearer(apiKey.key) });
-      expect(res.statusCode).toBe(503);
+      expect(res.statusCode).toBe(404);
       expect(errorOf(res).message).toContain('PORTAL_SESSION_KEYS');
       const forClient = await off.app.inject({ method: 'POST', url: '/ssn/v1/clients/states-off/portal-sessions', headers: ssn });
-      expect(forClient.statusCode).toBe(503);
+      expect(forClient.statusCode).toBe(404);
       const page = await off.app.inject({ method: 'GET', url: '/portal/visits' });
-      expect(page.statusCode).toBe(503);
+      expect(page.statusCode).toBe(404);
       expect(page.body).toContain('PORTAL_SESSION_KEYS is not set');
     } finally {
       await off.close();

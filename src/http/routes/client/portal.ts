@@ -15,7 +15,7 @@ export const clientPortalRoutes: RoutePlugin = async (app, { deps }) => {
       schema: {
         operationId: 'createPortalSession',
         summary: 'A short-lived link to the web portal for your client (your visits, events, attempts, endpoint and secrets)',
-        response: { 201: PortalSessionSchema, ...errorResponses() },
+        response: { 201: PortalSessionSchema, ...errorResponses(404) },
       },
     },
     async function createPortalSession(request, reply) {

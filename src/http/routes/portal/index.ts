@@ -69,7 +69,7 @@ export const portalRoutes: RoutePlugin = async (app, { deps }) => {
   });
 };
 
-const offline = () => new PortalPageError(503, 'Portal not configured', ['The portal is not set up on this server (PORTAL_SESSION_KEYS is not set).', 'Ask SSN support.']);
+const offline = () => new PortalPageError(404, 'Portal not configured', ['The portal is not set up on this server (PORTAL_SESSION_KEYS is not set).', 'Ask SSN support.']);
 
 function refused(problem: 'expired' | 'invalid', what: 'link' | 'session'): PortalPageError {
   return problem === 'expired'

@@ -10,8 +10,9 @@ export function portalTokens(config: Config): PortalTokens | undefined {
   return config.portal.sessionKeys ? new PortalTokens(config.portal.sessionKeys) : undefined;
 }
 
+/** A 404, not a 503: nothing to retry, the deployment has no portal until PORTAL_SESSION_KEYS is set. */
 export const portalOff = () =>
-  new HttpError(503, 'unavailable', 'the portal is not configured on this API: set PORTAL_SESSION_KEYS (README "Portal")', { variable: 'PORTAL_SESSION_KEYS' });
+  new HttpError(404, 'not_found', 'the portal is not configured on this API: SSN must set PORTAL_SESSION_KEYS (README "Portal")', { variable: 'PORTAL_SESSION_KEYS' });
 
 /** The public origin of portal links: PORTAL_BASE_URL, else the origin this request came to. */
 export function portalOrigin(config: Config, request: FastifyRequest): string {
