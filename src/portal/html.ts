@@ -43,7 +43,7 @@ export interface Layout {
   /** The page's main heading and content. */
   body: Html;
   /** Session pages get the navigation; error pages without a session do not. */
-  nav?: { clientId: string; current: 'visits' | 'attention' | 'endpoint' };
+  nav?: { clientId: string; current: 'visits' | 'attention' | 'endpoint'; csrf?: string };
   flash?: string | undefined;
 }
 
@@ -64,6 +64,7 @@ export function page(l: Layout): Html {
 <header>
 <p class="brand">SSN webhook portal${l.nav ? html` · <span class="client">${l.nav.clientId}</span>` : ''}</p>
 ${l.nav ? html`<nav aria-label="Portal">${link('/portal/visits', 'Visits', 'visits')} ${link('/portal/attention', 'Needs attention', 'attention')} ${link('/portal/endpoint', 'Endpoint and secrets', 'endpoint')}</nav>` : ''}
+${l.nav?.csrf ? actionForm('/portal/logout', l.nav.csrf, 'Sign out') : ''}
 </header>
 <main id="main">
 ${l.flash ? html`<p class="flash" role="status">${l.flash}</p>` : ''}

@@ -273,6 +273,17 @@ describe('the client portal in Chromium', () => {
   });
 });
 
+describe('signing out', () => {
+  it('ends the session on this browser', async () => {
+    await aPage.goto(`${api_.url}/portal/visits`);
+    await aPage.getByRole('button', { name: 'Sign out' }).click();
+    await aPage.getByRole('heading', { name: 'Signed out' }).waitFor();
+    expect(await aPage.context().cookies()).toEqual([]);
+    const again = await aPage.goto(`${api_.url}/portal/visits`);
+    expect(again?.status()).toBe(401);
+  });
+});
+
 describe('portal security', () => {
   let b: PortalClient;
   let bVisit: { ticket: string; visitId: string };

@@ -66,7 +66,7 @@ export const portalActionRoutes: PortalPlugin = async (app, { deps }) => {
     const session = request.portalSession!;
     const rotated = await rotateClientSecret(db, config.webhooks, session.clientId);
     // Answered directly, not redirected: the new secret is shown this once and kept nowhere (no-store).
-    return sendPage(reply, { title: 'New signing secret', body: rotatedBody(rotated), nav: { clientId: session.clientId, current: 'endpoint' } });
+    return sendPage(reply, { title: 'New signing secret', body: rotatedBody(rotated), nav: { clientId: session.clientId, current: 'endpoint', csrf: session.csrf } });
   });
 
   app.post('/endpoint/test', async function sendTest(request, reply) {

@@ -33,7 +33,7 @@ export const portalPageRoutes: PortalPlugin = async (app, { deps }) => {
   const show = async (request: FastifyRequest, reply: FastifyReply, layout: Omit<Layout, 'nav' | 'flash'> & { current: NonNullable<Layout['nav']>['current'] }) => {
     const session = sessionOf(request);
     const flash = await takeFlash(tokens, config, request, reply, session);
-    return sendPage(reply, { title: layout.title, body: layout.body, nav: { clientId: session.clientId, current: layout.current }, flash });
+    return sendPage(reply, { title: layout.title, body: layout.body, nav: { clientId: session.clientId, current: layout.current, csrf: session.csrf }, flash });
   };
 
   app.get('/', async (request, reply) => reply.redirect('/portal/visits', 303));
