@@ -62,6 +62,31 @@ describe('portal states', () => {
     expect(timeline.body).toContain('No events yet');
   });
 
+  it('pages the visits newest first, 25 a page, and searches by the start of a ticket number', async () => {
+    await registerClient(h.app, 'states-paged');
+    for (let i = 0; i < 30; i++) {
+      const n = String(i).padStart(2, '0');
+      await h.db.query(
+        `INSERT INTO visits (visit_id, client_id, client_ticket_number, client_site_id, workflow_id, origin, created_at)
+         VALUES ($1, 'states-paged', $2, 'S-1', $3, 'api', now() - make_interval(secs => $4))`,
+        [`visit_paged_${n}`, `PG_${n}`, `site-visit:states-paged:PG_${n}`, 30 - i],
+      );
+    }
+    const cookie = await sessionCookie(tokens, 'states-paged');
+    const tickets = (body: string) => [...body.matchAll(/>(PG_\d\d)<\/a>/g)].map((m) => m[1]);
+    const first = await get('/portal/visits', cookie);
+    expect(tickets(first.body)).toEqual(Array.from({ length: 25 }, (_, i) => `PG_${String(29 - i).padStart(2, '0')}`));
+    const next = /href="(\/portal\/visits\?cursor=[^"]+)">Next page/.exec(first.body)?.[1];
+    expect(next).toBeTruthy();
+    const second = await get(next!.replaceAll('&amp;', '&'), cookie);
+    expect(tickets(second.body)).toEqual(['PG_04', 'PG_03', 'PG_02', 'PG_01', 'PG_00']);
+    expect(second.body).not.toContain('Next page');
+    // `_` is a LIKE wildcard: taken literally here.
+    expect(tickets((await get('/portal/visits?ticket=PG_1', cookie)).body)).toHaveLength(10);
+    expect(tickets((await get('/portal/visits?ticket=PGx', cookie)).body)).toEqual([]);
+    expect(tickets((await get('/portal/visits?ticket=P%25', cookie)).body)).toEqual([]);
+  });
+
   it('answers an expired or missing session with a page that says how to get a new link', async () => {
     const expired = await get('/portal/visits', await sessionCookie(tokens, 'states-empty', -60_000));
     expect(expired.statusCode).toBe(401);
