@@ -21,6 +21,7 @@ export async function liveStatuses(
   clientId: string,
   visitIds: string[],
   call: <T>(p: Promise<T>) => Promise<T>,
+  onError: (err: unknown) => void = () => undefined,
 ): Promise<Map<string, LiveStatus> | undefined> {
   if (visitIds.length === 0) return new Map();
   const query = `${visitListQuery({ clientId })} AND ${SA.visitId.name} IN (${visitIds.map(quoted).join(', ')})`;
@@ -33,7 +34,8 @@ export async function liveStatuses(
       }
     }
     return statuses;
-  } catch {
+  } catch (err) {
+    onError(err);
     return undefined;
   }
 }

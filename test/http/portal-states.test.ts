@@ -60,6 +60,7 @@ describe('portal states', () => {
     const timeline = await get('/portal/visits/visit_states_1', await sessionCookie(tokens, 'states-temporal'));
     expect(timeline.body).toContain('Live status cannot be read just now');
     expect(timeline.body).toContain('No events yet');
+    expect(h.logs.text).toContain('portal: visit statuses unavailable from Temporal');
   });
 
   it('pages the visits newest first, 25 a page, and searches by the start of a ticket number', async () => {

@@ -26,6 +26,9 @@ const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 type Query = Record<string, string | undefined>;
 const queryOf = (request: FastifyRequest) => request.query as Query;
 const sessionOf = (request: FastifyRequest): PortalSession => request.portalSession!;
+/** Logged, then shown as a warning on the page: the page still answers from Postgres. */
+const temporalDown = (request: FastifyRequest) => (err: unknown) =>
+  request.log.warn({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'portal: visit statuses unavailable from Temporal');
 
 export const portalPageRoutes: PortalPlugin = async (app, { deps }) => {
   const { db, config, tokens } = deps;
@@ -44,7 +47,7 @@ export const portalPageRoutes: PortalPlugin = async (app, { deps }) => {
     const ticket = (q.ticket ?? '').trim().slice(0, 128);
     const cursor = q.cursor && /^[A-Za-z0-9_-]{1,512}$/.test(q.cursor) ? q.cursor : undefined;
     const { visits, nextCursor } = await portalVisitsPage(db, clientId, { ticket: ticket || undefined, limit: VISITS_PER_PAGE, cursor });
-    const live = await liveStatuses(deps.client, namespace, clientId, visits.map((v) => v.visitId), deps.call);
+    const live = await liveStatuses(deps.client, namespace, clientId, visits.map((v) => v.visitId), deps.call, temporalDown(request));
     return show(request, reply, { title: 'Visits', current: 'visits', body: visitsBody({ visits, live, ticket, nextCursor, paged: cursor !== undefined }) });
   });
 
@@ -58,7 +61,7 @@ export const portalPageRoutes: PortalPlugin = async (app, { deps }) => {
     const events = await listVisitEvents(db, visit.visitId);
     const [responses, live] = await Promise.all([
       attemptResponses(db, events.map((e) => e.id)),
-      liveStatuses(deps.client, namespace, clientId, [visit.visitId], deps.call),
+      liveStatuses(deps.client, namespace, clientId, [visit.visitId], deps.call, temporalDown(request)),
     ]);
     const body = timelineBody({ visit, live: live?.get(visit.visitId) ?? (live ? { status: null, deliveryState: null } : undefined), events, responses, filter, csrf });
     return show(request, reply, { title: `Ticket ${visit.clientTicketNumber}`, current: 'visits', body });
