@@ -97,6 +97,7 @@ async function main(): Promise<void> {
   if (!env.SSN_SERVICE_TOKENS) env.SSN_SERVICE_TOKENS = localServiceToken();
   if (!env.TEMPORAL_PAYLOAD_KEYS) env.TEMPORAL_PAYLOAD_KEYS = localKeys('temporal-payload-keys', 'local-p1');
   if (!env.SECRETS_ENCRYPTION_KEYS) env.SECRETS_ENCRYPTION_KEYS = localKeys('secrets-encryption-keys', 'local-s1');
+  if (!env.PORTAL_SESSION_KEYS) env.PORTAL_SESSION_KEYS = localKeys('portal-session-keys', 'local-portal1');
 
   const config = loadConfig(env, packageVersion());
   const logger = createLogger({ level: config.logLevel, name: 'ssn-local', version: config.serviceVersion });

@@ -65,6 +65,17 @@ export interface Config {
   quickbase: QuickbaseConfig;
   retention: RetentionConfig;
   ops: OpsNotifyConfig;
+  portal: PortalConfig;
+}
+
+/** The client portal (src/portal/): off unless PORTAL_SESSION_KEYS is set. */
+export interface PortalConfig {
+  /** PORTAL_SESSION_KEYS: sign portal links and session cookies (HS256); the first signs. Rotating them out revokes every session. */
+  sessionKeys: Keyring | undefined;
+  /** How long a portal link, and the session it opens, lasts. */
+  sessionTtlMs: number;
+  /** PORTAL_BASE_URL: the API's public origin for portal links; unset: the origin the request came to. */
+  baseUrl: string | undefined;
 }
 
 /** Operational notifications (src/notify/): off unless OPS_NOTIFY_URLS is set. */
@@ -378,6 +389,19 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
     quickbase: quickbaseConfig(env),
     retention: retentionConfig(env),
     ops: opsNotifyConfig(env),
+    portal: portalConfig(env, [temporal.payloadKeys, secretKeys]),
+  };
+}
+
+function portalConfig(env: Env, otherKeys: (Keyring | undefined)[]): PortalConfig {
+  const sessionKeys = keyring(env, 'PORTAL_SESSION_KEYS');
+  if (sessionKeys && otherKeys.some((other) => other !== undefined && sessionKeys.sharesKeyWith(other))) {
+    throw new ConfigError('PORTAL_SESSION_KEYS must not reuse a key of TEMPORAL_PAYLOAD_KEYS or SECRETS_ENCRYPTION_KEYS: give each its own keys');
+  }
+  return {
+    sessionKeys,
+    sessionTtlMs: duration(env, 'PORTAL_SESSION_TTL', '1h', 60_000),
+    baseUrl: httpsUrl(env, 'PORTAL_BASE_URL', true),
   };
 }
 

@@ -2,7 +2,8 @@
  * Webhook signing secrets at rest: `client_secrets.secret` holds base64 of AES-256-GCM(`whsec_...`) under the key
  * `client_secrets.key_id` names (SECRETS_ENCRYPTION_KEYS), bound to the client's ID (a row copied to another client
  * does not decrypt). A row with no key_id is plain text: written before encryption was on, or with it off.
- * Secrets are decrypted in one place only, the delivery activity; a new secret is shown once, from memory.
+ * Secrets are decrypted for sending only: by the delivery activity, and by the API for a test event (src/delivery/test-event.ts);
+ * a new secret is shown once, from memory.
  */
 import { ConfigError } from '../config.js';
 import { DecryptError, type Keyring } from '../crypto/keyring.js';

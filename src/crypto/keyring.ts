@@ -4,7 +4,7 @@
  * chosen by the key ID written beside each ciphertext. Key material never leaves this module in a form that
  * logs: a Keyring prints as its key IDs only.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 
 const KEY_ID = /^[A-Za-z0-9._-]{1,32}$/;
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
@@ -84,6 +84,12 @@ export class Keyring {
         keyId,
       );
     }
+  }
+
+  /** The key under `keyId` as a KeyObject (an HMAC key for the portal's session tokens; it never prints its bytes). */
+  secretKey(keyId: string): KeyObject | undefined {
+    const key = this.#keys.get(keyId);
+    return key === undefined ? undefined : createSecretKey(key);
   }
 
   /** Whether any key of `other` is one of ours (two purposes must not share a key). */

@@ -32,7 +32,8 @@ export interface EventView {
 
 export interface EventRef {
   eventId: string;
-  visitId: string;
+  /** Null for a test event (POST /v1/webhook-endpoint/test), which belongs to no visit. */
+  visitId: string | null;
   clientId: string;
   type: string;
   status: string;
@@ -122,7 +123,7 @@ export async function listVisitEvents(q: Queryable, visitId: string): Promise<Ev
 
 /** An event, or null when unknown or (with `clientId`) another client's. */
 export async function findEvent(q: Queryable, eventId: string, scope: { clientId?: string } = {}): Promise<EventRef | null> {
-  const { rows } = await q.query<{ event_id: string; visit_id: string; client_id: string; type: string; status: string }>(
+  const { rows } = await q.query<{ event_id: string; visit_id: string | null; client_id: string; type: string; status: string }>(
     `SELECT event_id, visit_id, client_id, type, status FROM events
       WHERE event_id = $1 AND ($2::text IS NULL OR client_id = $2)`,
     [eventId, scope.clientId ?? null],

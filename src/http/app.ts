@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createWebhookDispatcher } from '../delivery/ssrf.js';
 import type { Metrics } from '../metrics.js';
 import { createAuth } from './auth.js';
 import { serviceCall } from './deadline.js';
@@ -18,6 +19,8 @@ import { openApiOptions } from './openapi.js';
 import { CLIENT_PREFIX, clientApi } from './routes/client/index.js';
 import { CODEC_PREFIX, codecRoutes } from './routes/codec.js';
 import { opsRoutes } from './routes/ops.js';
+import { PORTAL_PREFIX } from './routes/portal/links.js';
+import { portalRoutes } from './routes/portal/index.js';
 import { SSN_PREFIX, ssnApi } from './routes/ssn/index.js';
 
 export type { AppDeps, VisitServiceLike } from './deps.js';
@@ -33,6 +36,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ssnApi, { prefix: SSN_PREFIX, deps: routeDeps });
   await app.register(opsRoutes, { deps: routeDeps });
   await app.register(codecRoutes, { prefix: CODEC_PREFIX, deps: routeDeps, access: 'operator' });
+  await app.register(portalRoutes, { prefix: PORTAL_PREFIX, deps: routeDeps });
+  app.addHook('onClose', async () => routeDeps.webhookHttp.close());
 
   await app.ready();
   return app;
@@ -54,6 +59,10 @@ function routeDepsOf(deps: AppDeps): RouteDeps {
     ...deps,
     auth: createAuth({ db: deps.db, ssnServiceTokens: deps.config.ssnServiceTokens, codecJwt: deps.config.codec.jwt }),
     call: serviceCall(deps.config),
+    webhookHttp: createWebhookDispatcher({
+      allowedPrivateCidrs: deps.config.webhooks.allowedPrivateCidrs,
+      connectTimeoutMs: deps.config.webhooks.httpTimeoutMs,
+    }),
   };
 }
 

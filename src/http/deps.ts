@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
+import type { Dispatcher } from 'undici';
 import type {
   FastifyBaseLogger,
   FastifyInstance,
@@ -49,6 +50,8 @@ export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression,
 export interface RouteDeps extends AppDeps {
   auth: Auth;
   call: ServiceCall;
+  /** The SSRF-guarded webhook dispatcher, for test events (the worker has its own for deliveries). */
+  webhookHttp: Dispatcher;
 }
 
 /** A route plugin's options (deps sit under their own key: a `prefix` beside them would apply again to every child). */

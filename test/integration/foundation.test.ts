@@ -10,7 +10,7 @@ describe('migrations', () => {
     const db = await createScratchDatabase(inject('databaseUrl'), 'ssn_scratch');
     try {
       const [first, second] = await Promise.all([migrate(db.url), migrate(db.url)]);
-      expect([...first, ...second]).toEqual(['1764100000000_initial', '1796111482425_quickbase-sweep', '1796114612845_retention', '1796116120950_client-secrets-encrypted']);
+      expect([...first, ...second]).toEqual(['1764100000000_initial', '1796111482425_quickbase-sweep', '1796114612845_retention', '1796116120950_client-secrets-encrypted', '1796120000000_test-events']);
       expect(await migrate(db.url)).toEqual([]);
       const client = new pg.Client({ connectionString: db.url });
       await client.connect();

@@ -66,6 +66,7 @@ describe('loadConfig', () => {
         metricsServerBind: undefined,
         workflowBundlePath: undefined,
       },
+      portal: { sessionKeys: undefined, sessionTtlMs: 3_600_000, baseUrl: undefined },
       quickbase: {
         api: undefined,
         fieldIds: DEFAULT_FIELD_IDS,

@@ -5,6 +5,7 @@
 import type { RoutePlugin } from '../../deps.js';
 import { shareSchema } from '../shared-schema.js';
 import { clientEventRoutes } from './events.js';
+import { clientPortalRoutes } from './portal.js';
 import { clientVisitRoutes } from './visits.js';
 import { webhookEndpointRoutes } from './webhook-endpoint.js';
 
@@ -16,4 +17,5 @@ export const clientApi: RoutePlugin = async (app, { deps }) => {
   await app.register(clientVisitRoutes, { deps });
   await app.register(clientEventRoutes, { deps });
   await app.register(webhookEndpointRoutes, { deps });
+  await app.register(clientPortalRoutes, { deps });
 };

@@ -7,6 +7,7 @@ import { shareSchema } from '../shared-schema.js';
 import { ssnClientRoutes } from './clients.js';
 import { ssnCredentialRoutes } from './credentials.js';
 import { ssnEventRoutes } from './events.js';
+import { ssnPortalRoutes } from './portal.js';
 import { ssnQuickbaseRoutes } from './quickbase.js';
 import { ssnVisitRoutes } from './visits.js';
 
@@ -20,4 +21,5 @@ export const ssnApi: RoutePlugin = async (app, { deps }) => {
   await app.register(ssnVisitRoutes, { deps });
   await app.register(ssnEventRoutes, { deps });
   await app.register(ssnQuickbaseRoutes, { deps });
+  await app.register(ssnPortalRoutes, { deps });
 };
