@@ -1,6 +1,7 @@
 import { KeyringError, parseKeyring, type Keyring } from './crypto/keyring.js';
 import { DEFAULT_TASK_QUEUE, type DeliveryPolicy } from './messages.js';
 import { parseFieldIds, type QuickbaseFieldIds } from './quickbase/fields.js';
+import { tracingConfig, type TracingConfig } from './tracing/config.js';
 
 /** Thrown for a bad or missing environment variable; the message names the variable. */
 export class ConfigError extends Error {
@@ -65,6 +66,8 @@ export interface Config {
   quickbase: QuickbaseConfig;
   retention: RetentionConfig;
   ops: OpsNotifyConfig;
+  /** OpenTelemetry traces (src/tracing/): undefined, and nothing installed, unless an OTLP endpoint is set. */
+  tracing: TracingConfig | undefined;
 }
 
 /** Operational notifications (src/notify/): off unless OPS_NOTIFY_URLS is set. */
@@ -378,6 +381,7 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
     quickbase: quickbaseConfig(env),
     retention: retentionConfig(env),
     ops: opsNotifyConfig(env),
+    tracing: tracingConfig(env),
   };
 }
 

@@ -19,6 +19,8 @@ import { CLIENT_PREFIX, clientApi } from './routes/client/index.js';
 import { CODEC_PREFIX, codecRoutes } from './routes/codec.js';
 import { opsRoutes } from './routes/ops.js';
 import { SSN_PREFIX, ssnApi } from './routes/ssn/index.js';
+import { installRequestTracing } from './tracing.js';
+import { installedTracing } from '../tracing/install.js';
 
 export type { AppDeps, VisitServiceLike } from './deps.js';
 
@@ -85,6 +87,7 @@ function createFastify(deps: AppDeps): App {
 
   app.decorateRequest('principal', null);
   installErrorHandlers(app);
+  if (installedTracing()) installRequestTracing(app);
   installRequestLog(app, deps.metrics);
   installShutdownAnswer(app);
   installJsonBodyParser(app);
