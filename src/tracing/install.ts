@@ -33,7 +33,7 @@ export interface Tracing {
   readonly exportsTo: string;
   /** Sends what is buffered now (tests; a stopping process). */
   forceFlush(): Promise<void>;
-  /** Flushes, stops exporting and unregisters the global provider, propagator and context manager. */
+  /** Flushes (best effort), stops exporting and unregisters the global provider, propagator and context manager. */
   shutdown(): Promise<void>;
   /** @internal the processor workflow spans are fed to. */
   readonly spanProcessor: SpanProcessor;
@@ -74,7 +74,8 @@ export function installTracing(config: TracingConfig | undefined, opts: { servic
     resource,
     forceFlush: () => provider.forceFlush(),
     shutdown: async () => {
-      await provider.shutdown();
+      // Best effort: a collector that is down must not fail a stopping process (the spans are lost, not the exit).
+      await provider.shutdown().catch(() => undefined);
       trace.disable();
       context.disable();
       propagation.disable();
