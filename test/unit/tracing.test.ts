@@ -124,7 +124,7 @@ describe('with an OTLP endpoint', () => {
     expect(tracing.serviceName).toBe('ssn-test');
     expect(installTracing(tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: ENDPOINT }), { serviceName: 'other', serviceVersion: 'x' })).toBe(tracing);
     const client = temporalClient(loadConfig({}), Connection.lazy({ address: '127.0.0.1:1' }));
-    expect(client.options.interceptors.workflow?.[0]).toBeInstanceOf(OpenTelemetryWorkflowClientInterceptor);
+    expect((client.options.interceptors.workflow as unknown[])[0]).toBeInstanceOf(OpenTelemetryWorkflowClientInterceptor);
     const worker = tracingWorkerOptions();
     expect(worker.interceptors?.workflowModules).toEqual([TRACING_WORKFLOW_INTERCEPTORS]);
     expect(worker.interceptors?.activity).toHaveLength(2);
