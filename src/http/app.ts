@@ -19,7 +19,7 @@ import { CLIENT_PREFIX, clientApi } from './routes/client/index.js';
 import { CODEC_PREFIX, codecRoutes } from './routes/codec.js';
 import { opsRoutes } from './routes/ops.js';
 import { SSN_PREFIX, ssnApi } from './routes/ssn/index.js';
-import { installRequestTracing } from './tracing.js';
+import { installRequestTracing, requestTraceFields } from './tracing.js';
 import { installedTracing } from '../tracing/install.js';
 
 export type { AppDeps, VisitServiceLike } from './deps.js';
@@ -111,6 +111,7 @@ function installRequestLog(app: App, metrics: Metrics): void {
         url: request.url.split('?')[0],
         statusCode: status,
         durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        ...requestTraceFields(request),
         ...(p?.kind === 'client'
           ? { clientId: p.clientId, apiKeyId: p.keyId }
           : p?.kind === 'ssn'

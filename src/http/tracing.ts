@@ -16,6 +16,12 @@ const UNTRACED = new Set(['/healthz', '/readyz', '/metrics']);
 
 const spans = new WeakMap<FastifyRequest, { span: Span; ctx: Context }>();
 
+/** The request span's IDs for the request's log line (written after the span ended, outside its context). */
+export function requestTraceFields(request: FastifyRequest): { trace_id?: string; span_id?: string } {
+  const span = spans.get(request)?.span.spanContext();
+  return span ? { trace_id: span.traceId, span_id: span.spanId } : {};
+}
+
 export function installRequestTracing(app: App): void {
   app.addHook('onRequest', async (request) => {
     const route = request.routeOptions.url;

@@ -153,12 +153,14 @@ describe('traces end to end', () => {
     const [created] = await hooks.waitForRequests(1, (r) => typeOf(r) === 'ticket.created' && (JSON.parse(r.body) as EventEnvelope).resourceId === visitId);
     const createTrace = (created!.headers.traceparent as string).split('-')[1]!;
     expect(createTrace).not.toBe(traceId);
-    const createSpans = await spansOf(createTrace, (all) => all.some((s) => s.kind === CLIENT && s.name === 'POST'), 'the creation trace');
+    const createNames = ['POST /v1/site-visits', 'UpdateWithStartWorkflow:createVisit', 'HandleUpdate:createVisit', 'RunActivity:deliverEvent', 'POST'];
+    const createSpans = await spansOf(createTrace, (all) => createNames.every((name) => all.some((s) => s.name === name)), 'the creation trace');
     expect(createSpans.find((s) => s.kind === SERVER)?.name).toBe('POST /v1/site-visits');
     expect(createSpans.map((s) => s.name)).toContain('UpdateWithStartWorkflow:createVisit');
 
-    // Logs inside a span carry its IDs.
-    await waitFor(() => stack.logs.records().some((l) => l.trace_id === traceId && typeof l.span_id === 'string'), { what: 'a log line with the trace ID' });
+    // Logs inside a span carry its IDs; the request's own line carries the request span's.
+    await waitFor(() => stack.logs.records().some((l) => l.trace_id === traceId && l.msg === 'webhook delivered'), { what: "the delivery's log line with the trace ID" });
+    expect(stack.logs.records().find((l) => l.msg === 'request completed' && l.trace_id === traceId)?.span_id).toBe(server.spanId);
   });
 
   it('a change accepted durably (signal, 202) is delivered in the trace of the request that brought it', async () => {
@@ -173,8 +175,11 @@ describe('traces end to end', () => {
     expect(accepted.statusCode).toBe(202);
     const [webhook] = await hooks.waitForRequests(1, (r) => typeOf(r) === 'rep.assigned' && (JSON.parse(r.body) as EventEnvelope).resourceId === visitId);
     expect((webhook!.headers.traceparent as string).split('-')[1]).toBe(traceId);
-    const spans = await spansOf(traceId, (all) => all.some((s) => s.name === 'HandleSignal:applyChangeIntake') && all.some((s) => s.kind === CLIENT && s.name === 'POST'), 'the signal and the POST spans');
-    expect(spans.map((s) => s.name)).toEqual(expect.arrayContaining(['SignalWorkflow:applyChangeIntake', 'StartActivity:deliverEvent', 'RunActivity:deliverEvent']));
+    const expected = ['POST /ssn/v1/site-visits/:visitId/changes', 'SignalWorkflow:applyChangeIntake', 'HandleSignal:applyChangeIntake', 'StartActivity:deliverEvent', 'RunActivity:deliverEvent', 'POST'];
+    // StartActivity ends (and is exported) only once the workflow has the activity's result: wait for every span.
+    const spans = await spansOf(traceId, (all) => expected.every((name) => all.some((s) => s.name === name)), 'the spans from the request to the POST');
+    const post = spans.find((s) => s.kind === CLIENT && s.name === 'POST')!;
+    expect(ancestry(spans, post).map((s) => s.name)).toEqual([...expected].reverse());
   });
 
   // The stock interceptors draw span IDs from the workflow's Math.random(), which uuid4() (our event IDs) draws on
