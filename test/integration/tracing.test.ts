@@ -3,7 +3,10 @@
  * exporting to a real OTLP/HTTP receiver on loopback: one change, from the HTTP request to the webhook POST, is one
  * trace; the client's endpoint gets a `traceparent` of that trace; no span holds a secret, contact detail or body.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -40,7 +43,8 @@ beforeAll(async () => {
     serviceName: 'ssn-test',
     serviceVersion: 'test',
   })!;
-  stack = await startTestStack({ LOG_LEVEL: 'debug' });
+  // Payloads unencrypted here, so a traced history can be committed as a replay fixture (RECORD_HISTORY=1, below).
+  stack = await startTestStack({ LOG_LEVEL: 'debug', TEMPORAL_PAYLOAD_KEYS: '' });
   hooks = await Receiver.start();
   app = await buildApp({ config: stack.config, db: stack.db, client: stack.client, visits: stack.visits, logger: stack.logger, metrics: stack.metrics });
   const created = await app.inject({
@@ -202,12 +206,22 @@ describe('traces end to end', () => {
   it("a traced visit's history replays on a worker without tracing", async () => {
     const visitId = (await app.inject({ method: 'POST', url: '/v1/site-visits', headers: bearer(apiKey), payload: { clientTicketNumber: uniqueTicket(), clientSiteId: 'STORE-11' } })).json<{ id: string }>().id;
     expect((await app.inject({ method: 'POST', url: `/ssn/v1/site-visits/${visitId}/changes`, headers: ssn, payload: { changeId: 'r-1', type: 'assignRep', fieldRepName: 'Rae Play' } })).statusCode).toBe(200);
-    await hooks.waitForRequests(2, (r) => (JSON.parse(r.body) as EventEnvelope).resourceId === visitId);
+    expect((await app.inject({ method: 'POST', url: `/ssn/v1/site-visits/${visitId}/changes`, headers: { ...ssn, prefer: 'respond-async' }, payload: { changeId: 'r-2', type: 'schedule', scheduledDate: '2026-07-01' } })).statusCode).toBe(202);
+    await hooks.waitForRequests(3, (r) => (JSON.parse(r.body) as EventEnvelope).resourceId === visitId);
     const row = await stack.db.query<{ workflow_id: string }>('SELECT workflow_id FROM visits WHERE visit_id = $1', [visitId]);
-    const history = await stack.client.workflow.getHandle(row.rows[0]!.workflow_id).fetchHistory();
+    const workflowId = row.rows[0]!.workflow_id;
+    // The third delivery's result recorded too: the history ends with every event delivered.
+    const handle = stack.client.workflow.getHandle(workflowId);
+    await waitFor(async () => (await handle.fetchHistory()).events!.filter((e) => e.activityTaskCompletedEventAttributes).length >= 4, { what: 'four completed activities' });
+    const history = await handle.fetchHistory();
     expect(textOf(history)).toContain(EVENT_TRACE_PATCH); // the patch marker: this history carries trace contexts
     // The prebuilt test bundle has no tracing interceptors.
     await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') }, dataConverter: dataConverterOf(stack.config) }, history, 'traced-visit');
+    // RECORD_HISTORY=1 re-records the replay test's traced fixture (only for a deliberate, patched workflow change).
+    if (process.env.RECORD_HISTORY) {
+      const json = execFileSync(inject('temporalCli'), ['workflow', 'show', '--workflow-id', workflowId, '--address', stack.config.temporal.address, '--output', 'json']);
+      await writeFile(path.resolve(import.meta.dirname, '../fixtures/traced-visit-history.json'), json);
+    }
   });
 
   it('no span name, attribute or event holds a secret, a contact detail, a signature or a body', async () => {
