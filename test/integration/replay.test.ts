@@ -38,13 +38,13 @@ describe('replay', () => {
   // marker, trace headers on the update, signal and activities; replayed here by the untraced test bundle.
   it('replays the committed traced history traced-visit-history.json', async () => {
     const text = await readFile(path.resolve(import.meta.dirname, '../fixtures/traced-visit-history.json'), 'utf8');
-    const history = JSON.parse(text) as { events: { eventType: string }[] };
+    type Marker = { details: { 'patch-data': { payloads: { data: string }[] } } };
+    const history = JSON.parse(text) as { events: { eventType: string; markerRecordedEventAttributes?: Marker }[] };
     expect(text).toContain('_tracer-data');
     expect(history.events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')).toHaveLength(4);
     const patches = history.events
       .filter((e) => e.eventType === 'EVENT_TYPE_MARKER_RECORDED')
-      .map((e) => (e as { markerRecordedEventAttributes: { details: { 'patch-data': { payloads: { data: string }[] } } } }).markerRecordedEventAttributes)
-      .map((m) => (JSON.parse(Buffer.from(m.details['patch-data'].payloads[0]!.data, 'base64').toString('utf8')) as { id: string }).id);
+      .map((e) => (JSON.parse(Buffer.from(e.markerRecordedEventAttributes!.details['patch-data'].payloads[0]!.data, 'base64').toString('utf8')) as { id: string }).id);
     expect(patches.sort()).toEqual(['durable-intake-v1', 'otel-event-trace-v1']);
     await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, 'traced-visit');
   });
