@@ -15,6 +15,7 @@ import { startApi } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { installRuntime } from '../src/runtime.js';
+import { installTracing } from '../src/tracing/install.js';
 import { VisitService } from '../src/visits/service.js';
 import { packageVersion } from '../src/worker.js';
 import { startWorker } from '../src/worker/start.js';
@@ -105,6 +106,7 @@ async function main(): Promise<void> {
   say(`Migrations: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
 
   installRuntime(config, logger, { handleSignals: false });
+  const tracing = installTracing(config.tracing, { serviceName: 'ssn-local', serviceVersion: config.serviceVersion });
   const metrics = createMetrics();
   const worker = await startWorker(config, { logger, metrics });
   const { client, db } = worker;
@@ -114,6 +116,7 @@ async function main(): Promise<void> {
   cleanups.unshift(async () => {
     await api.close();
     await worker.shutdown();
+    await tracing?.shutdown();
   });
 
   say('');

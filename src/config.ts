@@ -1,6 +1,7 @@
 import { KeyringError, parseKeyring, type Keyring } from './crypto/keyring.js';
 import { DEFAULT_TASK_QUEUE, type DeliveryPolicy } from './messages.js';
 import { parseFieldIds, type QuickbaseFieldIds } from './quickbase/fields.js';
+import { tracingConfig, type TracingConfig } from './tracing/config.js';
 
 /** Thrown for a bad or missing environment variable; the message names the variable. */
 export class ConfigError extends Error {
@@ -66,6 +67,8 @@ export interface Config {
   retention: RetentionConfig;
   ops: OpsNotifyConfig;
   portal: PortalConfig;
+  /** OpenTelemetry traces (src/tracing/): undefined, and nothing installed, unless an OTLP endpoint is set. */
+  tracing: TracingConfig | undefined;
 }
 
 /** The client portal (src/portal/): off unless PORTAL_SESSION_KEYS is set. */
@@ -390,6 +393,7 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): Config {
     retention: retentionConfig(env),
     ops: opsNotifyConfig(env),
     portal: portalConfig(env, [temporal.payloadKeys, secretKeys]),
+    tracing: tracingConfig(env),
   };
 }
 

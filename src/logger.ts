@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { traceLogFields } from './tracing/log-fields.js';
 
 export type { Logger };
 
@@ -30,6 +31,8 @@ export function createLogger(opts: { level: string; name: string; version?: stri
         censor: '[redacted]',
       },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // trace_id / span_id of the active span, so a log line leads to its trace (and back).
+      mixin: traceLogFields,
     },
     opts.destination,
   );

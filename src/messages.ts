@@ -89,7 +89,14 @@ export type EventStatus =
 
 export const FINAL_EVENT_STATUSES: readonly EventStatus[] = ['delivered', 'failed', 'suppressed', 'filtered', 'undelivered'];
 
-export interface EventRecord {
+/** A W3C trace context (https://www.w3.org/TR/trace-context/): identifiers only, never a secret. */
+export interface TraceContext {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+/** `traceparent` / `tracestate`: the trace of the change that produced the event (set when tracing is on). */
+export interface EventRecord extends TraceContext {
   envelope: EventEnvelope;
   origin: Origin;
   status: EventStatus;
@@ -269,10 +276,9 @@ export interface CarriedVisit {
   pendingIntake?: PendingIntake[];
 }
 
-export type PendingIntake =
-  | { kind: 'quickbaseRecord'; item: QuickbaseRecordIntake }
-  | { kind: 'createVisit'; item: CreateVisitIntake }
-  | { kind: 'change'; item: ChangeIntake };
+/** With the trace context of the signal that brought it, when tracing is on. */
+export type PendingIntake = TraceContext &
+  ({ kind: 'quickbaseRecord'; item: QuickbaseRecordIntake } | { kind: 'createVisit'; item: CreateVisitIntake } | { kind: 'change'; item: ChangeIntake });
 
 export interface RedeliveryWorkflowInput {
   clientId: string;

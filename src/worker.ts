@@ -6,6 +6,7 @@ import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createMetrics, serveMetrics } from './metrics.js';
 import { installRuntime } from './runtime.js';
+import { installTracing, tracingSummary } from './tracing/install.js';
 import { startWorker } from './worker/start.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   installRuntime(config, logger);
+  const tracing = installTracing(config.tracing, { serviceName: 'ssn-worker', serviceVersion: config.serviceVersion });
   const metrics = createMetrics();
   const worker = await startWorker(config, { logger, metrics, workflowBundlePath: config.worker.workflowBundlePath });
   const metricsServer = config.worker.metricsServerBind
@@ -32,11 +34,12 @@ async function main(): Promise<void> {
   // Key IDs only, never a key.
   const payloadKeyId = config.temporal.payloadKeys?.currentId;
   if (!payloadKeyId) logger.warn('TEMPORAL_PAYLOAD_KEYS is not set: payloads go to Temporal unencrypted');
-  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, payloadKeyId, secretsKeyId: config.webhooks.secretKeys?.currentId }, 'worker started');
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, payloadKeyId, secretsKeyId: config.webhooks.secretKeys?.currentId, tracing: tracingSummary(tracing) }, 'worker started');
   // The SDK's runtime turns SIGINT/SIGTERM into worker.shutdown(); run() resolves once drained.
   await worker.running;
   metricsServer?.close();
   await worker.shutdown();
+  await tracing?.shutdown();
   logger.info('worker stopped');
 }
 

@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { classifyError, classifyStatus, type AttemptOutcome } from './outcome.js';
+import { tracedPost } from './tracing.js';
 
 const RESPONSE_SNIPPET_BYTES = 1024;
 
@@ -27,7 +28,12 @@ export interface Posted {
   durationMs: number;
 }
 
+/** The POST, inside an HTTP client span when tracing is on (tracing.ts). */
 export async function postWebhook(http: Dispatcher, p: PostInput): Promise<Posted> {
+  return tracedPost(p.url, p.headers, (headers) => send(http, { ...p, headers }));
+}
+
+async function send(http: Dispatcher, p: PostInput): Promise<Posted> {
   const timeout = AbortSignal.timeout(p.timeoutMs);
   const started = performance.now();
   const durationMs = () => Math.round(performance.now() - started);

@@ -22,6 +22,8 @@ import { opsRoutes } from './routes/ops.js';
 import { PORTAL_PREFIX } from './routes/portal/links.js';
 import { portalRoutes } from './routes/portal/index.js';
 import { SSN_PREFIX, ssnApi } from './routes/ssn/index.js';
+import { installRequestTracing, requestTraceFields } from './tracing.js';
+import { installedTracing } from '../tracing/install.js';
 
 export type { AppDeps, VisitServiceLike } from './deps.js';
 
@@ -94,6 +96,7 @@ function createFastify(deps: AppDeps): App {
 
   app.decorateRequest('principal', null);
   installErrorHandlers(app);
+  if (installedTracing()) installRequestTracing(app);
   installRequestLog(app, deps.metrics);
   installShutdownAnswer(app);
   installJsonBodyParser(app);
@@ -117,6 +120,7 @@ function installRequestLog(app: App, metrics: Metrics): void {
         url: request.url.split('?')[0],
         statusCode: status,
         durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        ...requestTraceFields(request),
         ...(p?.kind === 'client'
           ? { clientId: p.clientId, apiKeyId: p.keyId }
           : p?.kind === 'ssn'

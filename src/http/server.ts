@@ -14,6 +14,7 @@ import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { connectClient, describeTemporalConnection } from '../temporal/connect.js';
+import { installTracing, tracingSummary } from '../tracing/install.js';
 import { VisitService } from '../visits/service.js';
 import { buildApp, buildLocalCodecApp } from './app.js';
 import type { AppDeps } from './deps.js';
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
   }
   if (config.ssnServiceTokens.length === 0) logger.warn('SSN_SERVICE_TOKENS is empty: every /ssn/ route will answer 401');
 
+  // Before the Temporal client is made: it takes the tracing interceptors when tracing is on.
+  const tracing = installTracing(config.tracing, { serviceName: 'ssn-api', serviceVersion: config.serviceVersion });
   const db = createPool(config.databaseUrl, config.databasePoolSize);
   await checkSecretsAtRest(db, config.webhooks.secretKeys, logger);
   logger.info({ temporal: describeTemporalConnection(config) }, 'connecting to Temporal');
@@ -83,7 +86,7 @@ async function main(): Promise<void> {
   const visits = new VisitService({ client, db, config, logger });
   const api = await startApi({ config, db, client, visits, logger, metrics: createMetrics() });
   if (!config.temporal.payloadKeys) logger.warn('TEMPORAL_PAYLOAD_KEYS is not set: payloads go to Temporal unencrypted');
-  logger.info({ url: api.url, localCodecUrl: api.localCodecUrl, payloadKeyId: config.temporal.payloadKeys?.currentId }, 'HTTP API listening');
+  logger.info({ url: api.url, localCodecUrl: api.localCodecUrl, payloadKeyId: config.temporal.payloadKeys?.currentId, tracing: tracingSummary(tracing) }, 'HTTP API listening');
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -99,7 +102,7 @@ async function main(): Promise<void> {
     }, SHUTDOWN_TIMEOUT_MS);
     timer.unref();
     await api.close();
-    await Promise.allSettled([db.end(), connection.close()]);
+    await Promise.allSettled([db.end(), connection.close(), tracing?.shutdown()]);
     logger.info('HTTP API stopped');
     process.exit(0);
   };

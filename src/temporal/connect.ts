@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, type Config } from '../config.js';
+import { tracingClientInterceptors } from '../tracing/install.js';
 import { dataConverterOf } from './codec.js';
 
 type Env = Record<string, string | undefined>;
@@ -228,7 +229,8 @@ export function describeTemporalConnection(config: Config, env: Env = process.en
 
 /** A client on `connection` with this service's namespace and payload codec: every Client is made here. */
 export function temporalClient(config: Config, connection: Connection): Client {
-  return new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterOf(config) });
+  const interceptors = tracingClientInterceptors(); // OpenTelemetry's when tracing is on
+  return new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterOf(config), ...(interceptors ? { interceptors } : {}) });
 }
 
 /** The HTTP API's (and activities') connection and client; reuse one per process. */

@@ -23,6 +23,7 @@ import { ensureQuickbaseSweepSchedule } from '../quickbase/schedule.js';
 import { ensureRetentionSchedule } from '../retention/schedule.js';
 import { dataConverterOf } from '../temporal/codec.js';
 import { connectClient, connectWorker } from '../temporal/connect.js';
+import { tracingWorkerOptions } from '../tracing/install.js';
 import { VisitService } from '../visits/service.js';
 import { WORKFLOW_BUNDLE_OPTIONS } from './bundle-options.js';
 
@@ -93,13 +94,18 @@ export async function createSiteVisitWorker(deps: WorkerDeps): Promise<Worker> {
     ...createRetentionActivities({ db: deps.db, config, logger, metrics: deps.metrics, now }),
     ...createOpsNotifyActivities({ config, logger, now }),
   };
+  const tracing = tracingWorkerOptions();
+  // A prebuilt bundle has no tracing interceptors in it: with tracing on, the worker bundles its workflow code at start.
+  const bundlePath = tracing.interceptors ? undefined : deps.workflowBundlePath;
+  if (tracing.interceptors && deps.workflowBundlePath) logger.warn('tracing is on: bundling the workflow code at start (WORKFLOW_BUNDLE_PATH has no tracing interceptors)');
   return Worker.create({
     connection: deps.connection,
-    ...(deps.workflowBundlePath
-      ? { workflowBundle: { codePath: deps.workflowBundlePath } }
+    ...(bundlePath
+      ? { workflowBundle: { codePath: bundlePath } }
       : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLE_OPTIONS }),
     activities,
     ...siteVisitWorkerOptions(config),
+    ...tracing,
     ...deps.workerOptions,
   });
 }

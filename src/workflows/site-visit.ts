@@ -14,6 +14,7 @@ import {
   type SiteVisitWorkflowInput,
   type VisitChange,
 } from '../messages.js';
+import { withTraceContext } from './tracing.js';
 import { VisitRun } from './visit-run.js';
 
 /** How long a workflow started by a create that failed (e.g. a Quickbase record conflict) waits for a good one. */
@@ -54,7 +55,7 @@ export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<
   for (;;) {
     const next = run.nextQueued();
     if (next) {
-      await run.deliver(next);
+      await withTraceContext(next, () => run.deliver(next));
       continue;
     }
     if (run.closedBefore || run.lingerRemaining() === 0) {

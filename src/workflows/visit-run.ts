@@ -38,6 +38,7 @@ import {
   type VisitDetails,
 } from '../messages.js';
 import { deadLetterReason, deliveryActivityOptions } from './delivery-retries.js';
+import { currentTraceContext, withTraceContext } from './tracing.js';
 
 type RegistryActivities = ReturnType<typeof createRegistryActivities>;
 type DeliveryActivities = ReturnType<typeof createDeliveryActivities>;
@@ -231,7 +232,7 @@ export class VisitRun {
 
   /** Queues an accepted intake item; the items are applied one after another, beside deliveries. */
   acceptIntake(item: PendingIntake): void {
-    this.pendingIntake.push(item);
+    this.pendingIntake.push({ ...item, ...currentTraceContext() });
     this.drainIntake();
   }
 
@@ -241,7 +242,7 @@ export class VisitRun {
     this.intakeDrain = (async () => {
       // Signals of one activation are all handled before microtasks run: yield once so the batch is ordered whole.
       await Promise.resolve();
-      for (let item = this.nextIntake(); item !== undefined; item = this.nextIntake()) await this.applyIntake(item);
+      for (let item = this.nextIntake(); item !== undefined; item = this.nextIntake()) await withTraceContext(item, () => this.applyIntake(item));
     })().finally(() => void (this.intakeDrain = undefined));
   }
 
@@ -377,6 +378,7 @@ export class VisitRun {
 
   private enqueue(produced: DomainEvent[], origin: Origin, occurredAt: string, firstId?: string): void {
     const visitId = this.requireCreated().visitId;
+    const trace = currentTraceContext(); // the change's span: its events are delivered in its trace (tracing.ts)
     produced.forEach((event, index) => {
       this.events.push({
         envelope: {
@@ -391,6 +393,7 @@ export class VisitRun {
         origin,
         status: 'queued',
         deliveryId: `dlv_${uuid4().replaceAll('-', '')}`,
+        ...trace,
       });
     });
   }

@@ -34,6 +34,21 @@ describe('replay', () => {
     await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, name);
   });
 
+  // Recorded with tracing on (test/integration/tracing.test.ts, RECORD_HISTORY=1): the otel-event-trace-v1 patch
+  // marker, trace headers on the update, signal and activities; replayed here by the untraced test bundle.
+  it('replays the committed traced history traced-visit-history.json', async () => {
+    const text = await readFile(path.resolve(import.meta.dirname, '../fixtures/traced-visit-history.json'), 'utf8');
+    type Marker = { details: { 'patch-data': { payloads: { data: string }[] } } };
+    const history = JSON.parse(text) as { events: { eventType: string; markerRecordedEventAttributes?: Marker }[] };
+    expect(text).toContain('_tracer-data');
+    expect(history.events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')).toHaveLength(4);
+    const patches = history.events
+      .filter((e) => e.eventType === 'EVENT_TYPE_MARKER_RECORDED')
+      .map((e) => (JSON.parse(Buffer.from(e.markerRecordedEventAttributes!.details['patch-data'].payloads[0]!.data, 'base64').toString('utf8')) as { id: string }).id);
+    expect(patches.sort()).toEqual(['durable-intake-v1', 'otel-event-trace-v1']);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, 'traced-visit');
+  });
+
   // Recorded with the payload codec on, across a key rotation (test/integration/encryption.test.ts): payloads under
   // rec-k1 until the rotation, rec-k2 after. The keys are the fixture's own (encrypted-visit-keys.json).
   it('replays the committed encrypted history (two payload keys) with the codec, and not without it', async () => {
