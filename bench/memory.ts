@@ -223,9 +223,10 @@ async function run(h: Harness, cleanups: Cleanups, flags: ReturnType<typeof pars
       `  ${level} open visits (${cached} cached, ${errors} errors, ${((performance.now() - started) / 1000).toFixed(0)} s): RSS ${figures.rssMiB} MiB ` +
         `(peak ${figures.peakRssMiB}), ${per(figures.rssMiB, zero.rssMiB)} MiB per cached visit; main-thread heap ${figures.heapUsedMiB} MiB`,
     );
+    // After every level, so a run stopped before the last one still leaves what it measured.
+    writeFileSync(flags.out, `${JSON.stringify(memoryResult(levels, cacheSize, flags), null, 2)}\n`);
+    h.say(`wrote ${path.relative(ROOT, flags.out)}`);
   }
-  writeFileSync(flags.out, `${JSON.stringify(memoryResult(levels, cacheSize, flags), null, 2)}\n`);
-  h.say(`wrote ${path.relative(ROOT, flags.out)}`);
 }
 
 /** The results file: the levels, and the two figures against the targets. */

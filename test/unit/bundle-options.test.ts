@@ -9,12 +9,13 @@ import { describe, expect, inject, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** Webpack's modules by ID (`./src/messages.ts`), each with the IDs it requires. */
+/** Webpack's modules by ID (`./src/messages.ts`), each with the IDs it requires; the entrypoint's code is not one. */
 function modulesOf(code: string): Map<string, Set<string>> {
-  const heads = [...code.matchAll(/^\/\*\*\*\/ "([^"]+)"\n/gm)];
+  const end = entrypointOf(code).index;
+  const heads = [...code.slice(0, end).matchAll(/^\/\*\*\*\/ "([^"]+)"\n/gm)];
   const modules = new Map<string, Set<string>>();
   heads.forEach((head, i) => {
-    const body = code.slice(head.index + head[0].length, heads[i + 1]?.index ?? code.length);
+    const body = code.slice(head.index + head[0].length, heads[i + 1]?.index ?? end);
     modules.set(head[1]!, requiredBy(body));
   });
   return modules;
@@ -24,9 +25,14 @@ const requiredBy = (text: string) => new Set([...text.matchAll(/__webpack_requir
 
 /** What the bundle's entrypoint loads before any workflow exists: the SDK's runtime and the preloaded modules. */
 function loadedAtStart(code: string): string[] {
-  const bootstrap = /^const api = __webpack_require__[\s\S]*?^exports\.importWorkflows/m.exec(code);
-  if (!bootstrap) throw new Error('the entrypoint of the workflow bundle was not found');
-  return [...requiredBy(bootstrap[0])];
+  return [...requiredBy(entrypointOf(code)[0])];
+}
+
+/** The entrypoint's code up to `importWorkflows` (what each workflow loads when it starts). */
+function entrypointOf(code: string): RegExpExecArray {
+  const entrypoint = /^const api = __webpack_require__[\s\S]*?^exports\.importWorkflows/m.exec(code);
+  if (!entrypoint) throw new Error('the entrypoint of the workflow bundle was not found');
+  return entrypoint;
 }
 
 function reachable(modules: Map<string, Set<string>>, roots: string[]): Set<string> {
