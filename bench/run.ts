@@ -13,7 +13,7 @@
  * Flags: --visits V --updates K --concurrency C (the load shape of phases A and B, per round), --rounds R,
  * --warmup W (targets per phase and round, discarded), --mode closed|burst (closed: a driver waits for an update's
  * delivery before its next update; burst: only for the update to be accepted), --open-visits N, --open-concurrency
- * and --open-cache (the child worker's maxCachedWorkflows) for phase C, --phases A,B,C,D, --db-pool,
+ * and --open-cache (the child worker's maxCachedWorkflows) for phase C, --phases A,L,B,C,D, --db-pool,
  * --event-timeout (s), --log-level, --out FILE (bench/params.ts).
  *
  * This file starts the stack and runs the rounds; the phases are bench/phases/ (baseline, full-path, open-visits, intake, on
@@ -109,26 +109,33 @@ async function startStack(h: Harness, cleanups: Cleanups): Promise<Started> {
 async function runRounds(shared: Shared): Promise<Rounds> {
   const { h } = shared;
   const { params, say } = h;
-  const rounds: Rounds = { baselineRuns: [], fullPathRuns: [], intakeRuns: [], noopStarted: new Map() };
+  const rounds: Rounds = { baselineRuns: [], localBaselineRuns: [], fullPathRuns: [], intakeRuns: [], noopStarted: new Map() };
   const wantA = params.phases.includes('A');
+  const wantL = params.phases.includes('L');
   const wantB = params.phases.includes('B');
   const wantD = params.phases.includes('D');
   if (wantA && wantB && params.warmup > 0 && !h.stopping()) {
     // Round 0, discarded: the first phase of a run otherwise meets a cold dev server, JIT and caches, which
     // showed as 15-25% lower throughput in round 1 of whichever phase went first.
-    say(`round 0 (warm-up, not measured): A then B, ${params.warmup * 2} targets each`);
+    say(`round 0 (warm-up, not measured): A${wantL ? ', L' : ''} then B, ${params.warmup * 2} targets each`);
     const warm = { ...shared, h: { ...h, params: { ...params, visits: params.warmup * 2, warmup: 0 } } };
     await phaseBaseline(warm, 0, new Map());
+    if (wantL) await phaseBaseline(warm, 0, new Map(), 'local');
     await phaseFullPath(warm, 0);
   }
-  for (let round = 1; round <= params.rounds && (wantA || wantB || wantD); round++) {
-    // Alternate which goes first, so a trend in the machine's load falls on both alike. D goes at the ends, so the
-    // A-B pair stays back to back as it was before D existed, and D itself sees the start and the end of rounds.
-    for (const phase of round % 2 === 1 ? ['A', 'B', 'D'] : ['D', 'B', 'A']) {
+  for (let round = 1; round <= params.rounds && (wantA || wantL || wantB || wantD); round++) {
+    // Alternate which goes first, so a trend in the machine's load falls on all alike. D goes at the ends, so the
+    // A-B pair stays back to back as it was before D existed, and D itself sees the start and the end of rounds;
+    // L (the local baseline) sits on B's other side.
+    for (const phase of round % 2 === 1 ? ['A', 'B', 'L', 'D'] : ['D', 'L', 'B', 'A']) {
       if (h.stopping()) break;
       if (phase === 'A' && wantA) {
         say(`round ${round}/${params.rounds}, phase A: baseline (update -> one no-op activity)`);
         rounds.baselineRuns.push(await phaseBaseline(shared, round, rounds.noopStarted));
+      }
+      if (phase === 'L' && wantL) {
+        say(`round ${round}/${params.rounds}, phase L: local baseline (update -> one no-op local activity)`);
+        rounds.localBaselineRuns.push(await phaseBaseline(shared, round, rounds.noopStarted, 'local'));
       }
       if (phase === 'B' && wantB) {
         say(`round ${round}/${params.rounds}, phase B: full path (applyChange -> workflow -> deliverEvent -> signed POST -> verified 2xx)`);
