@@ -56,6 +56,14 @@ const visitRecords = proxyActivities<RegistryActivities & Pick<DeliveryActivitie
   retry: { initialInterval: '500ms', maximumInterval: '30s', nonRetryableErrorTypes: [ErrorType.Conflict] },
 });
 
+// The registration as a local activity: its one statement inserts the row with the announcement claim, and a retry
+// (or a replay after a crash) finds that row and the same claim, so running it again is harmless. Short: it must end
+// well inside the workflow task; Postgres outages are still waited out (longer retries go through timers).
+const localRecords = proxyLocalActivities<Pick<RegistryActivities, 'registerVisit'>>({
+  startToCloseTimeout: '5s',
+  retry: { initialInterval: '500ms', maximumInterval: '30s', nonRetryableErrorTypes: [ErrorType.Conflict] },
+});
+
 // Counting a refused change is worth a log line and a metric, not an activity round trip.
 const intakeNotes = proxyLocalActivities<ReturnType<typeof createIntakeActivities>>({
   startToCloseTimeout: '5s',
@@ -68,6 +76,8 @@ export const INTAKE_PATCH = 'durable-intake-v1';
 export const LINK_AFTER_JOIN_PATCH = 'link-after-joined-registration-v1';
 /** Marks histories whose initial deliveries make their first attempt as a local activity. */
 export const LOCAL_FIRST_ATTEMPT_PATCH = 'local-first-attempt-v1';
+/** Marks histories whose registration ran as a local activity. */
+export const LOCAL_REGISTRATION_PATCH = 'local-registration-v1';
 const KEPT_REJECTIONS = 100;
 const KEPT_INTAKE_OUTCOMES = 200;
 
@@ -150,7 +160,8 @@ export class VisitRun {
   private async register(request: CreateVisitInput): Promise<boolean> {
     const { clientId, clientTicketNumber } = this.input;
     const ticketCreatedEventId = newEventId();
-    const result = await visitRecords
+    const registry = patched(LOCAL_REGISTRATION_PATCH) ? localRecords : visitRecords;
+    const result = await registry
       .registerVisit({
         workflowId: this.workflowId,
         clientId,

@@ -171,9 +171,19 @@ async function deliveriesOf(target: TestStack, eventId: string) {
 async function deliveryTrace(target: TestStack, workflowId: string) {
   const history = await target.client.workflow.getHandle(workflowId).fetchHistory();
   const events = history.events ?? [];
+  // The SDK core's own marker data (plain JSON, not our payload) names the local activity's type.
+  const localTypes = events
+    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+    .map((e) => {
+      const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
+      return (JSON.parse(Buffer.from(data ?? []).toString('utf8')) as { activity_type?: string }).activity_type;
+    });
+  const scheduled = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((name) => name != null);
   return {
-    localAttempts: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
-    scheduledDeliveries: events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverEvent').length,
+    localAttempts: localTypes.filter((t) => t === 'deliverEvent').length,
+    scheduledDeliveries: scheduled.filter((t) => t === 'deliverEvent').length,
+    /** Registrations as local activities, and as regular ones. */
+    registrations: { local: localTypes.filter((t) => t === 'registerVisit').length, scheduled: scheduled.filter((t) => t === 'registerVisit').length },
     patched: textOf(history).includes(LOCAL_FIRST_ATTEMPT_PATCH),
   };
 }
@@ -246,7 +256,8 @@ describe('delivery on the default test policy', () => {
       expect((await attemptsOf(stack, e.envelope.id)).map((a) => [a.attempt, a.delivery_id, a.status_code])).toEqual([[1, e.deliveryId, 200]]);
       await waitForEventStatus(stack, e.envelope.id, 'delivered');
     }
-    expect(await deliveryTrace(stack, visit.workflowId)).toEqual({ localAttempts: 2, scheduledDeliveries: 0, patched: true });
+    // The registration too is a local activity: creating the visit and delivering both events scheduled no activity task.
+    expect(await deliveryTrace(stack, visit.workflowId)).toEqual({ localAttempts: 2, scheduledDeliveries: 0, registrations: { local: 1, scheduled: 0 }, patched: true });
   });
 
   it('hands a failed first attempt to the regular activity: attempt 2 under the same event and delivery IDs', async () => {
@@ -269,15 +280,16 @@ describe('delivery on the default test policy', () => {
       [2, assigned.deliveryId, 200],
     ]);
     // ticket.created and the first try of rep.assigned were local; the retry is the one regular activity.
-    expect(await deliveryTrace(stack, visit.workflowId)).toEqual({ localAttempts: 2, scheduledDeliveries: 1, patched: true });
+    expect(await deliveryTrace(stack, visit.workflowId)).toMatchObject({ localAttempts: 2, scheduledDeliveries: 1, patched: true });
     await waitFor(async () => (await visit.deliveryState()) === 'ok', { what: 'SsnDeliveryState ok' });
 
-    // RECORD_HISTORY=1 re-records the replay test's fixture of this code path (local first attempts, one handed on).
+    // RECORD_HISTORY=1 records the replay test's fixture of this code path (a local registration, local first attempts,
+    // one handed on); local-first-attempt-history.json is the same, recorded before the registration was local.
     // Payloads decoded first: the test keys are made per run (the encrypted fixture has its own test).
     if (process.env.RECORD_HISTORY) {
       const history = await stack.client.workflow.getHandle(visit.workflowId).fetchHistory();
       await decodePayloads(history, stack.client.options.loadedDataConverter.payloadCodecs);
-      await writeFile(path.resolve(import.meta.dirname, '../fixtures/local-first-attempt-history.json'), historyToJSON(history));
+      await writeFile(path.resolve(import.meta.dirname, '../fixtures/local-registration-history.json'), historyToJSON(history));
     }
   });
 
