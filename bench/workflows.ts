@@ -4,7 +4,7 @@
  */
 import { condition, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import type { createBaselineActivities } from './baseline-activities.js';
-import { pingUpdate, type PingInput } from './baseline-messages.js';
+import { benchCreateUpdate, pingUpdate, type PingInput } from './baseline-messages.js';
 
 export { redeliveryWorkflow, siteVisitWorkflow } from '../src/workflows/index.js';
 
@@ -35,4 +35,12 @@ async function pingLoop(run: (key: string) => Promise<void>): Promise<void> {
     await condition(() => queue.length > 0);
     await run(queue.shift()!.key);
   }
+}
+
+/** The creation baseline: started by update-with-start, whose handler runs one no-op activity; then stays open. */
+export async function creationBaselineWorkflow(): Promise<void> {
+  setHandler(benchCreateUpdate, async ({ key }) => {
+    await benchNoop({ key });
+  });
+  await condition(() => false);
 }
