@@ -15,3 +15,6 @@ export interface NoopActivityInput {
 
 /** Enqueues one no-op activity and returns at once, as applyChange enqueues one delivery. */
 export const pingUpdate = defineUpdate<void, [PingInput]>('ping');
+
+/** The creation baseline's update-with-start: answered once its one no-op activity ran, as createVisit after its registration. */
+export const benchCreateUpdate = defineUpdate<void, [PingInput]>('benchCreate');

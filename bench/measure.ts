@@ -1,6 +1,6 @@
 /**
  * The measurement phases A and B share: one kind of target (a visit, a baseline workflow) driven through the same
- * load shape, V targets x K updates from C drivers, timed from each update's acceptance to its completion.
+ * load shape, V targets x K updates from C drivers, timed from each update's sending to its completion.
  */
 import os from 'node:os';
 import type { CpuSnapshot, RequestCounts } from './infra.js';
@@ -43,6 +43,9 @@ export interface Sample {
   id: string;
   k: number;
   key: string;
+  /** The driver sent the update (performance.now()). */
+  sentAt: number;
+  /** The update call returned. */
   acceptedAt: number;
   doneAt: number;
 }
@@ -56,8 +59,10 @@ export interface Measured {
   missing: number;
   windowMs: number;
   throughputPerSec: number;
-  /** Update accepted (its call returned) -> completion (receiver's 2xx / no-op activity finished). */
+  /** Update sent by the driver -> completion (receiver's 2xx / no-op activity finished). */
   latencyMs: LatencySummary;
+  /** Update accepted (its call returned) -> completion; negative when the update returned after it (a local first attempt). */
+  fromAcceptedMs: LatencySummary;
   /** The update call itself, for context. */
   updateRoundTripMs: LatencySummary;
   cpu: CpuUse;
@@ -65,6 +70,7 @@ export interface Measured {
   serverRequests: RequestCounts;
   samples: Sample[];
   latencies: number[];
+  acceptedLatencies: number[];
   roundTrips: number[];
 }
 
@@ -138,7 +144,7 @@ async function prepareAll(h: Harness, s: Scenario, names: string[]): Promise<str
 }
 
 interface Driven {
-  acceptedAt: Map<string, { id: string; k: number; at: number }>;
+  acceptedAt: Map<string, { id: string; k: number; sent: number; at: number }>;
   roundTrips: number[];
   errors: number;
   firstError: string | null;
@@ -186,7 +192,7 @@ async function driveUpdates(h: Harness, s: Scenario, ids: string[]): Promise<Dri
         }
         const accepted = performance.now();
         driven.roundTrips.push(accepted - sent);
-        driven.acceptedAt.set(key, { id, k, at: accepted });
+        driven.acceptedAt.set(key, { id, k, sent, at: accepted });
         if (mode === 'closed') await s.completions.wait(key, eventTimeoutMs);
       }
     },
@@ -198,10 +204,10 @@ async function driveUpdates(h: Harness, s: Scenario, ids: string[]): Promise<Dri
 function measuredOf(s: Scenario, updatesSent: number, driven: Driven, start: number, before: Gauges, after: Gauges): Measured {
   const samples: Sample[] = [];
   let lastDone = start;
-  for (const [key, { id, k, at }] of driven.acceptedAt) {
+  for (const [key, { id, k, sent, at }] of driven.acceptedAt) {
     const doneAt = s.completions.get(key);
     if (doneAt === undefined) continue;
-    samples.push({ id, k, key, acceptedAt: at, doneAt });
+    samples.push({ id, k, key, sentAt: sent, acceptedAt: at, doneAt });
     lastDone = Math.max(lastDone, doneAt);
   }
   const windowMs = lastDone - start;
@@ -220,9 +226,11 @@ function measuredOf(s: Scenario, updatesSent: number, driven: Driven, start: num
     missing: driven.acceptedAt.size - samples.length,
     windowMs: Math.round(windowMs),
     throughputPerSec: round2(samples.length / (windowMs / 1000)),
-    latencyMs: summarize(samples.map((x) => x.doneAt - x.acceptedAt)),
+    latencyMs: summarize(samples.map((x) => x.doneAt - x.sentAt)),
+    fromAcceptedMs: summarize(samples.map((x) => x.doneAt - x.acceptedAt)),
     updateRoundTripMs: summarize(driven.roundTrips),
-    latencies: samples.map((x) => x.doneAt - x.acceptedAt),
+    latencies: samples.map((x) => x.doneAt - x.sentAt),
+    acceptedLatencies: samples.map((x) => x.doneAt - x.acceptedAt),
     roundTrips: driven.roundTrips,
     cpu: {
       seconds: used,

@@ -37,7 +37,7 @@ export function parseParams(argv: string[]): Params {
       'open-visits': { type: 'string', default: '10000' },
       'open-concurrency': { type: 'string' },
       'open-cache': { type: 'string' },
-      phases: { type: 'string', default: 'A,B,C,D' },
+      phases: { type: 'string', default: 'A,L,B,C,D,K' },
       'db-pool': { type: 'string', default: '50' },
       'event-timeout': { type: 'string', default: '60' },
       'log-level': { type: 'string', default: 'info' },

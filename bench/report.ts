@@ -5,7 +5,7 @@ import type { Config } from '../src/config.js';
 import type { Measured } from './measure.js';
 import type { Params } from './params.js';
 import { ROOT } from './params.js';
-import { breakdown, fullPathClientId, type Breakdown } from './phases/full-path.js';
+import { breakdown, fullPathChangeId, fullPathClientId, type Breakdown } from './phases/full-path.js';
 import { intakeClientId } from './phases/intake.js';
 import { memoryLines, openVisitsMemory } from './memory-targets.js';
 import type { OpenVisitsResult } from './phases/open-visits.js';
@@ -16,10 +16,12 @@ import { cpuTotal, disturbed, DISTURBED_OUTSIDE_SHARE, pooled, round2, roundResu
 /** What the rounds measured. */
 export interface Rounds {
   baselineRuns: Measured[];
+  /** Phase L: the baseline with a local no-op activity. */
+  localBaselineRuns: Measured[];
   fullPathRuns: Measured[];
   /** Phase D: Quickbase records accepted durably (round i + 1 at index i). */
   intakeRuns: Measured[];
-  /** When each no-op activity began, by completion key (phase A, all rounds). */
+  /** When each no-op activity began, by completion key (phases A and L, all rounds). */
   noopStarted: Map<string, number>;
 }
 
@@ -29,19 +31,25 @@ export type Summary = Awaited<ReturnType<typeof summarizeRounds>>;
  * Rounds where other processes took a share of the machine are reported but not pooled (both phases of the round
  * go, to keep the comparison paired); if every round was disturbed, all are pooled.
  */
-export async function summarizeRounds(s: Shared, { baselineRuns, fullPathRuns, intakeRuns, noopStarted }: Rounds) {
-  const allRounds = [...Array(Math.max(baselineRuns.length, fullPathRuns.length)).keys()];
-  const undisturbed = allRounds.filter((i) => ![baselineRuns[i], fullPathRuns[i]].some((m) => m !== undefined && disturbed(m)));
+export async function summarizeRounds(s: Shared, { baselineRuns, localBaselineRuns, fullPathRuns, intakeRuns, noopStarted }: Rounds) {
+  const allRounds = [...Array(Math.max(baselineRuns.length, localBaselineRuns.length, fullPathRuns.length)).keys()];
+  const paired = [baselineRuns, localBaselineRuns, fullPathRuns];
+  const undisturbed = allRounds.filter((i) => !paired.some((runs) => runs[i] !== undefined && disturbed(runs[i])));
   const pooledRounds = undisturbed.length > 0 ? undisturbed : allRounds;
   const kept = (runs: Measured[]) => pooledRounds.flatMap((i) => (runs[i] ? [runs[i]] : []));
-  const baseline = baselineRuns.length
-    ? {
-        ...pooled(kept(baselineRuns)),
-        /** Update accepted -> no-op activity started. */
-        acceptedToActivityStartMs: summarize(baselineRuns.flatMap((m) => m.samples.map((x) => noopStarted.get(x.key)! - x.acceptedAt))),
-        perRound: baselineRuns.map(roundResult),
-      }
-    : null;
+  const baselineOf = (runs: Measured[]) =>
+    runs.length
+      ? {
+          ...pooled(kept(runs)),
+          /** Update sent -> no-op activity started. */
+          sentToActivityStartMs: summarize(runs.flatMap((m) => m.samples.map((x) => noopStarted.get(x.key)! - x.sentAt))),
+          /** Update accepted -> no-op activity started (negative for a local one: the update returns after it). */
+          acceptedToActivityStartMs: summarize(runs.flatMap((m) => m.samples.map((x) => noopStarted.get(x.key)! - x.acceptedAt))),
+          perRound: runs.map(roundResult),
+        }
+      : null;
+  const baseline = baselineOf(baselineRuns);
+  const localBaseline = baselineOf(localBaselineRuns);
   const fullPath = fullPathRuns.length
     ? {
         ...pooled(kept(fullPathRuns)),
@@ -49,13 +57,14 @@ export async function summarizeRounds(s: Shared, { baselineRuns, fullPathRuns, i
           s,
           fullPathRuns.map((_, i) => fullPathClientId(i + 1)),
           fullPathRuns.flatMap((m) => m.samples),
+          (x) => fullPathChangeId(x.id, x.k),
         ),
         perRound: fullPathRuns.map(roundResult),
       }
     : null;
-  const targets = baseline && fullPath ? targetsOf(baselineRuns, fullPathRuns, baseline, fullPath, pooledRounds) : null;
+  const targets = baseline && fullPath ? targetsOf({ baselineRuns, localBaselineRuns, fullPathRuns }, baseline, localBaseline, fullPath, pooledRounds) : null;
   const intake = intakeRuns.length ? await intakeOf(s, intakeRuns, fullPath) : null;
-  return { baselineRuns, fullPathRuns, intakeRuns, allRounds, pooledRounds, baseline, fullPath, targets, intake };
+  return { baselineRuns, localBaselineRuns, fullPathRuns, intakeRuns, allRounds, pooledRounds, baseline, localBaseline, fullPath, targets, intake };
 }
 
 /**
@@ -89,27 +98,56 @@ function asIntake<T extends Pick<Pooled, 'latencyMs' | 'updateRoundTripMs' | 'up
   return { recordsSent: updatesSent, acceptanceMs: updateRoundTripMs, endToEndMs: latencyMs, ...rest };
 }
 
-function targetsOf(baselineRuns: Measured[], fullPathRuns: Measured[], baseline: Pooled, fullPath: Pooled, pooledRounds: number[]) {
-  const ratios = (f: (m: Measured) => number) =>
-    baselineRuns.length === fullPathRuns.length ? fullPathRuns.map((b, i) => round2(f(b) / f(baselineRuns[i]!))) : [];
+/** One target: the measured ratio against its bound, pass or miss, and by how much (ratio / bound - 1; > 0 is better). */
+interface Target {
+  rule: string;
+  ratio: number;
+  bound: number;
+  pass: boolean;
+  /** How far from the bound, as a share of it: positive = margin, negative = missed by. */
+  margin: number;
+  perRoundRatios: number[];
+}
+
+function target(rule: string, ratio: number, bound: number, atLeast: boolean, perRoundRatios: number[]): Target {
+  const margin = round2(atLeast ? ratio / bound - 1 : bound / ratio - 1);
+  return { rule, ratio: round2(ratio), bound, pass: atLeast ? ratio >= bound : ratio <= bound, margin, perRoundRatios };
+}
+
+/** Frontend RPCs and persistence requests per completion, each summed over its operations. */
+export function serverWork(p: Pooled): { rpc: number; persistence: number } {
+  const sum = (prefix: string) => round2(Object.entries(p.serverRequestsPerCompletion).filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0));
+  return { rpc: sum('rpc/'), persistence: sum('persistence/') };
+}
+
+type RunsByPhase = Pick<Rounds, 'baselineRuns' | 'localBaselineRuns' | 'fullPathRuns'>;
+
+function targetsOf(runs: RunsByPhase, baseline: Pooled, local: Pooled | null, fullPath: Pooled, pooledRounds: number[]) {
+  const ratios = (against: Measured[], f: (m: Measured) => number) =>
+    against.length === runs.fullPathRuns.length ? runs.fullPathRuns.map((b, i) => round2(f(b) / f(against[i]!))) : [];
+  const a = runs.baselineRuns;
+  const work = { fullPath: serverWork(fullPath), baseline: serverWork(baseline), localBaseline: local ? serverWork(local) : null };
+  const list = [
+    target('full path events/s >= 140% of the regular baseline\'s', fullPath.throughputPerSec / baseline.throughputPerSec, 1.4, true, ratios(a, (m) => m.throughputPerSec)),
+    ...(local
+      ? [target('full path events/s >= 80% of the local baseline\'s', fullPath.throughputPerSec / local.throughputPerSec, 0.8, true, ratios(runs.localBaselineRuns, (m) => m.throughputPerSec))]
+      : []),
+    target('full path p50 (sent -> 2xx) <= 0.8x the regular baseline\'s', fullPath.latencyMs.p50 / baseline.latencyMs.p50, 0.8, false, ratios(a, (m) => m.latencyMs.p50)),
+    target('full path p99 (sent -> 2xx) <= 1.2x the regular baseline\'s', fullPath.latencyMs.p99 / baseline.latencyMs.p99, 1.2, false, ratios(a, (m) => m.latencyMs.p99)),
+    target('frontend RPCs per delivered event below the regular baseline\'s', work.fullPath.rpc / work.baseline.rpc, 1, false, []),
+    target('persistence requests per delivered event below the regular baseline\'s', work.fullPath.persistence / work.baseline.persistence, 1, false, []),
+  ];
+  // "Below": equal is not enough for the server-work targets.
+  for (const t of list.slice(-2)) t.pass = t.ratio < 1;
   return {
-    throughput: {
-      rule: 'full path events/s >= 80% of baseline activities/s (pooled over the undisturbed rounds)',
-      ratio: round2(fullPath.throughputPerSec / baseline.throughputPerSec),
-      pass: fullPath.throughputPerSec >= 0.8 * baseline.throughputPerSec,
-      perRoundRatios: ratios((m) => m.throughputPerSec),
-      allRoundsRatio: round2(pooled(fullPathRuns).throughputPerSec / pooled(baselineRuns).throughputPerSec),
-    },
-    p50: {
-      rule: 'full path p50 <= 1.5x baseline p50 (pooled over the undisturbed rounds)',
-      ratio: round2(fullPath.latencyMs.p50 / baseline.latencyMs.p50),
-      pass: fullPath.latencyMs.p50 <= 1.5 * baseline.latencyMs.p50,
-      perRoundRatios: ratios((m) => m.latencyMs.p50),
-    },
+    list,
+    serverWorkPerCompletion: work,
     /** CPU per completion, all parts: what bounds throughput when the machine is saturated. */
+    cpuPerCompletionMs: { fullPath: round2(cpuTotal(fullPath.cpuMsPerCompletion)), baseline: round2(cpuTotal(baseline.cpuMsPerCompletion)), localBaseline: local ? round2(cpuTotal(local.cpuMsPerCompletion)) : null },
     cpuPerCompletionRatio: round2(cpuTotal(fullPath.cpuMsPerCompletion) / cpuTotal(baseline.cpuMsPerCompletion)),
+    allRoundsThroughputRatio: round2(pooled(runs.fullPathRuns).throughputPerSec / pooled(a).throughputPerSec),
     pooledRounds: pooledRounds.map((i) => i + 1),
-    disturbedRule: `a round is left out when processes outside the benchmark used > ${DISTURBED_OUTSIDE_SHARE * 100}% of the machine's CPU in either phase`,
+    disturbedRule: `a round is left out when processes outside the benchmark used > ${DISTURBED_OUTSIDE_SHARE * 100}% of the machine's CPU in any of its phases A, L, B`,
   };
 }
 
@@ -143,16 +181,18 @@ export function printTable(say: (line: string) => void, params: Params, r: Summa
   say('');
   say(
     `results (${params.mode} loop: ${params.visits} targets x ${params.updates} updates, ${params.concurrency} drivers, ` +
-      `${params.rounds} round(s); latency from update accepted)`,
+      `${params.rounds} round(s); latency from the driver sending the update)`,
   );
   const rows: { name: string; m: TableRow }[] = [];
   const mark = (m: Measured) => (disturbed(m) ? ` (disturbed: ${pct(m.cpu.outsideShare)} outside)` : '');
   r.baselineRuns.forEach((m, i) => rows.push({ name: `A baseline, round ${i + 1}${mark(m)}`, m }));
+  r.localBaselineRuns.forEach((m, i) => rows.push({ name: `L local baseline, round ${i + 1}${mark(m)}`, m }));
   r.fullPathRuns.forEach((m, i) => rows.push({ name: `B full path, round ${i + 1}${mark(m)}`, m }));
   r.intakeRuns.forEach((m, i) => rows.push({ name: `D intake, round ${i + 1}${mark(m)}`, m }));
   const roundsName = (kept: number[], all: number) => (kept.length === all ? 'all' : `rounds ${kept.map((i) => i + 1).join(',')}`);
   const pooledName = roundsName(r.pooledRounds, r.allRounds.length);
   if (r.baseline) rows.push({ name: `A baseline (no-op activity), ${pooledName}`, m: r.baseline });
+  if (r.localBaseline) rows.push({ name: `L local baseline (no-op local activity), ${pooledName}`, m: r.localBaseline });
   if (r.fullPath) rows.push({ name: `B full path (verified 2xx), ${pooledName}`, m: r.fullPath });
   if (r.intake) rows.push({ name: `D intake (verified 2xx), ${roundsName(r.intake.pooledRounds, r.intakeRuns.length)}`, m: r.intake.pooled });
   for (const line of table(rows)) say(line);
@@ -170,16 +210,21 @@ export function printAnalysis(say: (line: string) => void, r: Summary): void {
   const { targets } = r;
   if (targets) {
     say('');
+    for (const t of targets.list) {
+      const perRound = t.perRoundRatios.length ? ` (per round: ${t.perRoundRatios.map((x) => x.toFixed(2)).join(', ')})` : '';
+      const by = t.margin >= 0 ? `margin ${pct(t.margin)}` : `missed by ${pct(-t.margin)}`;
+      say(`target ${t.rule}: ${t.ratio.toFixed(2)} against ${t.bound} -> ${t.pass ? 'PASS' : 'MISS'}, ${by}${perRound}`);
+    }
+    const w = targets.serverWorkPerCompletion;
     say(
-      `target throughput >= 80% of baseline: ${pct(targets.throughput.ratio)} -> ${targets.throughput.pass ? 'PASS' : 'FAIL'}` +
-        ` (per round: ${targets.throughput.perRoundRatios.map(pct).join(', ')}; all rounds pooled: ${pct(targets.throughput.allRoundsRatio)})`,
+      `server work per completion (frontend RPCs / persistence requests): B ${w.fullPath.rpc} / ${w.fullPath.persistence}, ` +
+        `A ${w.baseline.rpc} / ${w.baseline.persistence}` +
+        (w.localBaseline ? `, L ${w.localBaseline.rpc} / ${w.localBaseline.persistence}` : ''),
     );
-    say(
-      `target p50 <= 1.5x baseline:          ${targets.p50.ratio.toFixed(2)}x -> ${targets.p50.pass ? 'PASS' : 'FAIL'}` +
-        ` (per round: ${targets.p50.perRoundRatios.map((x) => `${x.toFixed(2)}x`).join(', ')})`,
-    );
+    const c = targets.cpuPerCompletionMs;
+    say(`total CPU ms per completion: B ${c.fullPath}, A ${c.baseline}${c.localBaseline === null ? '' : `, L ${c.localBaseline}`}`);
   }
-  for (const [name, m] of [['A', r.baseline], ['B', r.fullPath], ['D', r.intake?.pooled ?? null]] as const) {
+  for (const [name, m] of [['A', r.baseline], ['L', r.localBaseline], ['B', r.fullPath], ['D', r.intake?.pooled ?? null]] as const) {
     if (!m) continue;
     const c = m.cpuMsPerCompletion;
     say(`${name}: CPU ms per completion: temporal ${c.temporal}, postgres ${c.postgres ?? 'n/a'}, node ${c.node} (total ${round2(cpuTotal(c))})`);
@@ -197,10 +242,11 @@ export function printAnalysis(say: (line: string) => void, r: Summary): void {
   const perWindow = (f: (m: Measured) => string) =>
     [
       ...r.baselineRuns.map((m, i) => `A${i + 1} ${f(m)}`),
+      ...r.localBaselineRuns.map((m, i) => `L${i + 1} ${f(m)}`),
       ...r.fullPathRuns.map((m, i) => `B${i + 1} ${f(m)}`),
       ...r.intakeRuns.map((m, i) => `D${i + 1} ${f(m)}`),
     ].join(', ');
-  if (r.baselineRuns.length + r.fullPathRuns.length + r.intakeRuns.length > 0) {
+  if (r.baselineRuns.length + r.localBaselineRuns.length + r.fullPathRuns.length + r.intakeRuns.length > 0) {
     say(`load average (1m) at the start of each window: ${perWindow((m) => String(m.cpu.loadAverage1m.before))}`);
     say(`machine CPU busy/stolen during each window: ${perWindow((m) => `${pct(m.cpu.machineShare.busy)}/${pct(m.cpu.machineShare.steal)}`)}`);
     say(`machine CPU used outside the benchmark (> ${pct(DISTURBED_OUTSIDE_SHARE)} = disturbed): ${perWindow((m) => pct(m.cpu.outsideShare))}`);
@@ -209,13 +255,17 @@ export function printAnalysis(say: (line: string) => void, r: Summary): void {
 
 /** Where phase B's time goes, phase C's visits and memory, and what the receiver verified. */
 export function printDetails(say: (line: string) => void, r: Summary, openVisits: OpenVisitsResult | undefined, receiver: VerifyingReceiver): void {
-  if (r.baseline) say(`A: update accepted -> no-op activity started p50 ${r.baseline.acceptedToActivityStartMs.p50} ms`);
+  for (const [name, m] of [['A', r.baseline], ['L', r.localBaseline]] as const) {
+    if (m) say(`${name}: update sent -> no-op activity started p50 ${m.sentToActivityStartMs.p50} ms (from the update returning: ${m.acceptedToActivityStartMs.p50} ms)`);
+  }
   if (r.fullPath) {
     const b = r.fullPath.breakdownMs;
     say(
-      `B where time goes (p50 of each segment, ${b.samples} samples): accepted -> activity start ${b.acceptedToActivityStart.p50} ms; ` +
-        `activity start -> POST sent ${b.activityStartToHttpSend.p50} ms; POST -> verified 2xx ${b.httpSendToReceiver2xx.p50} ms; ` +
-        `2xx -> delivery recorded ${b.receiver2xxToDeliveryRecorded.p50} ms`,
+      `B where time goes (p50 of each segment, ${b.samples} samples; workflow task from ${b.sentToWorkflowTask.count} histories): ` +
+        `sent -> workflow task started ${b.sentToWorkflowTask.p50} ms; workflow task -> first attempt start ${b.workflowTaskToAttemptStart.p50} ms ` +
+        `(sent -> attempt start ${b.sentToAttemptStart.p50} ms); attempt start -> POST sent ${b.activityStartToHttpSend.p50} ms; ` +
+        `POST -> verified 2xx ${b.httpSendToReceiver2xx.p50} ms; 2xx -> delivery recorded ${b.receiver2xxToDeliveryRecorded.p50} ms; ` +
+        `sent -> update returned ${b.sentToAccepted.p50} ms`,
     );
   }
   if (r.intake) {
@@ -307,16 +357,22 @@ export function resultFile(run: RunInfo, r: Summary, openVisits: OpenVisitsResul
       },
     },
     definitions: {
-      latency: 'performance.now() from the update call returning (accepted) to the receiver writing its 2xx (B) / the no-op activity returning (A); percentiles by nearest rank over all samples',
+      latency:
+        'latencyMs: performance.now() from the driver sending the update to the receiver writing its 2xx (B, D) / the no-op activity returning (A, L); ' +
+        'fromAcceptedMs: the same from the update call returning (negative when it returned after the 2xx: a local first attempt); percentiles by nearest rank over all samples',
+      targets: 'targets.list: ratio against bound, pass, margin (ratio / bound - 1 for at-least targets, bound / ratio - 1 for at-most ones; negative: missed by that share)',
+      breakdown:
+        'phases.fullPath.breakdownMs: driver clock (sent, update returned, receiver 2xx), history event times (the workflow task that accepted the update, a sample of 60), ' +
+        'Postgres (first attempt start = events.created_at, POST = delivery_attempts.attempted_at, recorded = deliveries.finished_at)',
       throughput: 'completions / (last completion - first update sent) per round; pooled: all completions / sum of the windows',
       cpu: 'CPU seconds from /proc (dev server; embedded Postgres postmaster + backends) and process.cpuUsage() (bench process: drivers, in-process worker, receiver)',
       closedLoop: 'each driver waits for its update to complete before sending the next',
       intake:
         'phase D (phases.intake): acceptanceMs from VisitService.acceptQuickbaseRecord called to its receipt returned (what the HTTP 202 waits for); ' +
-        'endToEndMs from the receipt returned (accepted) to the receiver writing its 2xx for the rep.assigned the record implies; ' +
+        'endToEndMs from the call (sent) to the receiver writing its 2xx for the rep.assigned the record implies; ' +
         'pooled over its own undisturbed rounds; rounds ordered A B D (odd) and D B A (even)',
     },
-    phases: { baseline: r.baseline, fullPath: r.fullPath, openVisits: openVisits ? { ...openVisits, memory: openVisitsMemory(openVisits) } : null, intake: intakeResult(r.intake) },
+    phases: { baseline: r.baseline, localBaseline: r.localBaseline, fullPath: r.fullPath, openVisits: openVisits ? { ...openVisits, memory: openVisitsMemory(openVisits) } : null, intake: intakeResult(r.intake) },
     targets: r.targets,
     receiver: run.receiver.counts,
   };

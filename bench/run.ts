@@ -13,7 +13,7 @@
  * Flags: --visits V --updates K --concurrency C (the load shape of phases A and B, per round), --rounds R,
  * --warmup W (targets per phase and round, discarded), --mode closed|burst (closed: a driver waits for an update's
  * delivery before its next update; burst: only for the update to be accepted), --open-visits N, --open-concurrency
- * and --open-cache (the child worker's maxCachedWorkflows) for phase C, --phases A,B,C,D, --db-pool,
+ * and --open-cache (the child worker's maxCachedWorkflows) for phase C, --phases A,L,B,C,D,K, --db-pool,
  * --event-timeout (s), --log-level, --out FILE (bench/params.ts).
  *
  * This file starts the stack and runs the rounds; the phases are bench/phases/ (baseline, full-path, open-visits, intake, on
@@ -37,6 +37,7 @@ import { Completions, type Harness } from './measure.js';
 import { OUT_DIR, parseParams, ROOT } from './params.js';
 import { phaseBaseline } from './phases/baseline.js';
 import { phaseFullPath } from './phases/full-path.js';
+import { creationSummary, phaseCreationBaseline, phaseCreationVisits, type CreationRun } from './phases/creation.js';
 import { phaseIntake } from './phases/intake.js';
 import { phaseOpenVisits, type OpenVisitsResult } from './phases/open-visits.js';
 import { envFor, type Shared } from './phases/shared.js';
@@ -110,26 +111,33 @@ async function startStack(h: Harness, cleanups: Cleanups): Promise<Started> {
 async function runRounds(shared: Shared): Promise<Rounds> {
   const { h } = shared;
   const { params, say } = h;
-  const rounds: Rounds = { baselineRuns: [], fullPathRuns: [], intakeRuns: [], noopStarted: new Map() };
+  const rounds: Rounds = { baselineRuns: [], localBaselineRuns: [], fullPathRuns: [], intakeRuns: [], noopStarted: new Map() };
   const wantA = params.phases.includes('A');
+  const wantL = params.phases.includes('L');
   const wantB = params.phases.includes('B');
   const wantD = params.phases.includes('D');
   if (wantA && wantB && params.warmup > 0 && !h.stopping()) {
     // Round 0, discarded: the first phase of a run otherwise meets a cold dev server, JIT and caches, which
     // showed as 15-25% lower throughput in round 1 of whichever phase went first.
-    say(`round 0 (warm-up, not measured): A then B, ${params.warmup * 2} targets each`);
+    say(`round 0 (warm-up, not measured): A${wantL ? ', L' : ''} then B, ${params.warmup * 2} targets each`);
     const warm = { ...shared, h: { ...h, params: { ...params, visits: params.warmup * 2, warmup: 0 } } };
     await phaseBaseline(warm, 0, new Map());
+    if (wantL) await phaseBaseline(warm, 0, new Map(), 'local');
     await phaseFullPath(warm, 0);
   }
-  for (let round = 1; round <= params.rounds && (wantA || wantB || wantD); round++) {
-    // Alternate which goes first, so a trend in the machine's load falls on both alike. D goes at the ends, so the
-    // A-B pair stays back to back as it was before D existed, and D itself sees the start and the end of rounds.
-    for (const phase of round % 2 === 1 ? ['A', 'B', 'D'] : ['D', 'B', 'A']) {
+  for (let round = 1; round <= params.rounds && (wantA || wantL || wantB || wantD); round++) {
+    // Alternate which goes first, so a trend in the machine's load falls on all alike. D goes at the ends, so the
+    // A-B pair stays back to back as it was before D existed, and D itself sees the start and the end of rounds;
+    // L (the local baseline) sits on B's other side.
+    for (const phase of round % 2 === 1 ? ['A', 'B', 'L', 'D'] : ['D', 'L', 'B', 'A']) {
       if (h.stopping()) break;
       if (phase === 'A' && wantA) {
         say(`round ${round}/${params.rounds}, phase A: baseline (update -> one no-op activity)`);
         rounds.baselineRuns.push(await phaseBaseline(shared, round, rounds.noopStarted));
+      }
+      if (phase === 'L' && wantL) {
+        say(`round ${round}/${params.rounds}, phase L: local baseline (update -> one no-op local activity)`);
+        rounds.localBaselineRuns.push(await phaseBaseline(shared, round, rounds.noopStarted, 'local'));
       }
       if (phase === 'B' && wantB) {
         say(`round ${round}/${params.rounds}, phase B: full path (applyChange -> workflow -> deliverEvent -> signed POST -> verified 2xx)`);
@@ -144,12 +152,41 @@ async function runRounds(shared: Shared): Promise<Rounds> {
   return rounds;
 }
 
+/** Phase K: the creation baseline and visit creation, alternating, `--visits` creations each per round. */
+async function runCreation(shared: Shared) {
+  const { params, say, stopping } = shared.h;
+  if (!params.phases.includes('K')) return null;
+  const baseline: CreationRun[] = [];
+  const visits: CreationRun[] = [];
+  for (let round = 1; round <= params.rounds && !stopping(); round++) {
+    const order = round % 2 === 1 ? ['baseline', 'visits'] : ['visits', 'baseline'];
+    for (const kind of order) {
+      say(`round ${round}/${params.rounds}, phase K: creation ${kind === 'baseline' ? 'baseline (update-with-start -> one no-op activity)' : '(createVisit -> registration -> ticket.created)'}`);
+      if (kind === 'baseline') baseline.push(await phaseCreationBaseline(shared, round, params.visits));
+      else visits.push(await phaseCreationVisits(shared, round, params.visits));
+    }
+  }
+  return creationSummary(baseline, visits);
+}
+
+function printCreation(say: (line: string) => void, c: Awaited<ReturnType<typeof runCreation>>): void {
+  if (!c) return;
+  const p50 = (runs: CreationRun[]) => runs.map((r) => r.callMs.p50).join(', ');
+  say(
+    `K creation: visits ${c.visits.perSec}/s (createVisit p50 per round ${p50(c.visits.perRound)} ms; to ticket.created 2xx p50 ` +
+      `${c.visits.perRound.map((r) => r.toTicketCreated2xxMs?.p50).join(', ')} ms), baseline ${c.baseline.perSec}/s (p50 ${p50(c.baseline.perRound)} ms); ` +
+      `target ${c.target.rule}: ${c.target.ratio} -> ${c.target.pass ? 'PASS' : 'MISS'}, ${c.target.margin >= 0 ? 'margin' : 'missed by'} ${Math.abs(Math.round(c.target.margin * 100))}%` +
+      ` (errors ${c.visits.errors} / ${c.baseline.errors})`,
+  );
+}
+
 async function run(h: Harness, cleanups: Cleanups): Promise<void> {
   const { params, say } = h;
   const loadAtStart = os.loadavg().map(round2);
   const { shared, cli, postgres, config } = await startStack(h, cleanups);
   const began = performance.now();
   const rounds = await runRounds(shared);
+  const creation = await runCreation(shared);
   let openVisits: OpenVisitsResult | undefined;
   if (params.phases.includes('C') && !h.stopping()) {
     say(`phase C: ${params.openVisits} open visits, worker in a child process`);
@@ -161,7 +198,8 @@ async function run(h: Harness, cleanups: Cleanups): Promise<void> {
   printTable(say, params, summary);
   printAnalysis(say, summary);
   printDetails(say, summary, openVisits, shared.receiver);
-  const result = resultFile({ params, config, cli, postgres, began, loadAtStart, receiver: shared.receiver }, summary, openVisits);
+  printCreation(say, creation);
+  const result = { ...resultFile({ params, config, cli, postgres, began, loadAtStart, receiver: shared.receiver }, summary, openVisits), creation };
   mkdirSync(path.dirname(params.out), { recursive: true });
   writeFileSync(params.out, `${JSON.stringify(result, null, 2)}\n`);
   say(`wrote ${path.relative(ROOT, params.out)}`);

@@ -55,10 +55,10 @@ export const DISTURBED_OUTSIDE_SHARE = 0.1;
 export const disturbed = (m: Measured) => m.cpu.outsideShare > DISTURBED_OUTSIDE_SHARE;
 
 /** One round as the results file shows it. */
-export type RoundResult = Omit<Measured, 'samples' | 'latencies' | 'roundTrips'>;
+export type RoundResult = Omit<Measured, 'samples' | 'latencies' | 'acceptedLatencies' | 'roundTrips'>;
 
 export const roundResult = (m: Measured): RoundResult & { disturbed: boolean } => {
-  const { samples: _s, latencies: _l, roundTrips: _r, ...rest } = m;
+  const { samples: _s, latencies: _l, acceptedLatencies: _a, roundTrips: _r, ...rest } = m;
   return { ...rest, disturbed: disturbed(m) };
 };
 
@@ -71,7 +71,10 @@ export interface Pooled {
   windowMs: number;
   /** All completions over the sum of the rounds' windows. */
   throughputPerSec: number;
+  /** From the driver sending the update. */
   latencyMs: LatencySummary;
+  /** From the update call returning. */
+  fromAcceptedMs: LatencySummary;
   updateRoundTripMs: LatencySummary;
   cpuMsPerCompletion: { temporal: number; postgres: number | null; node: number };
   /** Temporal frontend RPCs and persistence requests per completion, by operation (what the server was asked to do). */
@@ -93,6 +96,7 @@ export function pooled(runs: Measured[]): Pooled {
     windowMs,
     throughputPerSec: round2(completed / (windowMs / 1000)),
     latencyMs: summarize(runs.flatMap((m) => m.latencies)),
+    fromAcceptedMs: summarize(runs.flatMap((m) => m.acceptedLatencies)),
     updateRoundTripMs: summarize(runs.flatMap((m) => m.roundTrips)),
     cpuMsPerCompletion: {
       temporal: perCompletion(sum((m) => m.cpu.seconds.temporal)),

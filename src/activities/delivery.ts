@@ -34,6 +34,15 @@ export interface DeliverEventInput {
   kind: 'initial' | 'redelivery';
   visitWorkflowId: string | null;
   delivery: DeliveryPolicy;
+  /**
+   * Attempts this delivery made before this activity (the visit's local first attempt: 1), so `x-ssn-attempt`
+   * and the attempt log keep counting. Absent: 0.
+   */
+  attemptOffset?: number;
+  /** When the delivery's first attempt started (epoch ms), if before this activity: the `retrying_long` clock. */
+  firstAttemptAtMs?: number;
+  /** This attempt's HTTP timeout when shorter than the policy's (the local first attempt's). */
+  httpTimeoutMs?: number;
 }
 
 export interface DeliverEventResult {
@@ -58,6 +67,8 @@ export const SECRET_UNREADABLE = 'SigningSecretUnreadable';
 export interface AttemptFailureDetails {
   errorClass: string;
   statusCode: number | null;
+  /** The delay a `Retry-After` asked for (clamped to the policy), for a caller that schedules the retry itself. */
+  retryDelayMs?: number;
 }
 
 const SIGNAL_DEADLINE_MS = 5_000; // telling the visit is best effort; never hold the retry up for long
@@ -70,10 +81,15 @@ interface Attempt {
   input: DeliverEventInput;
   eventId: string;
   deliveryId: string;
-  /** Temporal's attempt number (1, 2, ...). */
+  /** The delivery's attempt number (1, 2, ...): Temporal's plus the attempts made before this activity. */
   number: number;
   /** When the first attempt was scheduled (epoch ms). */
   firstScheduledMs: number;
+  /**
+   * The visit already knows a failed attempt means `retrying`: this is its local first attempt (the workflow reads
+   * the outcome at once) or the regular activity that took over from it (the workflow marked it). No signal then.
+   */
+  visitKnowsRetrying: boolean;
   notifier: OpsNotifier;
   /** Built on first use: a delivered event logs nothing above debug (Postgres keeps every attempt). */
   log(): Logger;
@@ -110,7 +126,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       url: disposition.url,
       headers,
       body: prepared.body,
-      timeoutMs: input.delivery.httpTimeoutMs,
+      timeoutMs: Math.min(input.httpTimeoutMs ?? Infinity, input.delivery.httpTimeoutMs),
       cancellation: ctx.cancellationSignal,
     });
     deps.metrics.deliveryAttempts.inc({ outcome: posted.outcome.metric });
@@ -141,14 +157,16 @@ function attemptOf(
   store: DeliveryStore,
   notifier: OpsNotifier,
   input: DeliverEventInput,
-  info: { attempt: number; scheduledTimestampMs: number },
+  info: { attempt: number; scheduledTimestampMs: number; isLocal: boolean },
 ): Attempt {
   const eventId = input.envelope.id;
   const { deliveryId } = input;
-  const number = info.attempt;
+  const number = info.attempt + (input.attemptOffset ?? 0);
+  const firstScheduledMs = input.firstAttemptAtMs ?? info.scheduledTimestampMs;
   let child: Logger | undefined;
   const log = () => (child ??= deps.logger.child({ eventId, deliveryId, clientId: input.clientId, attempt: number, kind: input.kind }));
-  return { deps, store, input, eventId, deliveryId, number, firstScheduledMs: info.scheduledTimestampMs, notifier, log };
+  const visitKnowsRetrying = info.isLocal || (input.attemptOffset ?? 0) > 0;
+  return { deps, store, input, eventId, deliveryId, number, firstScheduledMs, visitKnowsRetrying, notifier, log };
 }
 
 function prepareRequest(input: DeliverEventInput, now: Date): PrepareRequest {
@@ -266,7 +284,7 @@ async function recordFailed(a: Attempt, webhookUrl: string, row: AttemptRow, pos
   const errorClass = outcome.errorClass!;
   a.log().warn({ errorClass, statusCode, durationMs: posted.durationMs }, 'webhook attempt failed');
   await bestEffort(a, 'record retrying', () => setStatus(a, 'retrying', errorClass, null));
-  await notifyRetrying(a, errorClass);
+  if (!a.visitKnowsRetrying) await notifyRetrying(a, errorClass);
   const retryingMs = a.deps.now().getTime() - a.firstScheduledMs;
   if (retryingMs >= a.deps.config.ops.retryingAfterMs) {
     const retryingMinutes = Math.floor(retryingMs / 60_000);
@@ -276,7 +294,7 @@ async function recordFailed(a: Attempt, webhookUrl: string, row: AttemptRow, pos
   throw ApplicationFailure.create({
     type: WEBHOOK_ATTEMPT_FAILED,
     message: failureMessage(outcome, statusCode),
-    details: [{ errorClass, statusCode } satisfies AttemptFailureDetails],
+    details: [{ errorClass, statusCode, ...(nextRetryDelay === undefined ? {} : { retryDelayMs: nextRetryDelay }) } satisfies AttemptFailureDetails],
     ...(nextRetryDelay === undefined ? {} : { nextRetryDelay }),
   });
 }

@@ -57,6 +57,8 @@ export function siteVisitWorkerOptions(config: Config) {
     taskQueue: config.temporal.taskQueue,
     shutdownGraceTime: config.worker.shutdownGraceMs,
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    // The visits' first delivery attempts are local activities: as I/O-bound as the regular ones.
+    maxConcurrentLocalActivityExecutions: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
   } satisfies Partial<WorkerOptions>;

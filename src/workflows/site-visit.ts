@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, patched, setHandler } from '@temporalio/workflow';
 import type { VisitState } from '../domain/visit.js';
 import {
   applyChangeSignal,
@@ -16,6 +16,12 @@ import {
 } from '../messages.js';
 import { withTraceContext } from './tracing.js';
 import { VisitRun } from './visit-run.js';
+
+/**
+ * Marks histories whose idle wait also ends when the visit finishes (a cancellation emits no event): with local
+ * first attempts a visit is usually idle by the time it is cancelled, and without this it would never close.
+ */
+export const FINISH_WAKES_PATCH = 'finish-wakes-idle-visit-v1';
 
 /** How long a workflow started by a create that failed (e.g. a Quickbase record conflict) waits for a good one. */
 const UNREGISTERED_IDLE_MS = 5 * 60_000;
@@ -68,8 +74,10 @@ export async function siteVisitWorkflow(input: SiteVisitWorkflowInput): Promise<
       if (run.nextQueued()) continue;
       await continueAsNew<typeof siteVisitWorkflow>({ ...input, carried: run.carried() });
     }
-    const hasWork = () => run.nextQueued() !== undefined || run.shouldContinueAsNew();
     const remaining = run.lingerRemaining();
+    const wakeOnFinish = remaining === null && patched(FINISH_WAKES_PATCH);
+    const hasWork = () =>
+      run.nextQueued() !== undefined || run.shouldContinueAsNew() || (wakeOnFinish && run.lingerRemaining() !== null);
     await (remaining === null ? condition(hasWork) : condition(hasWork, remaining));
   }
 

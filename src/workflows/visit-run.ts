@@ -5,11 +5,12 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
+  sleep,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createDeliveryActivities } from '../activities/delivery.js';
+import type { createDeliveryActivities, DeliverEventInput, DeliverEventResult } from '../activities/delivery.js';
 import type { createIntakeActivities } from '../activities/intake.js';
 import type { createRegistryActivities } from '../activities/registry.js';
 import { planFromRecord } from '../domain/quickbase.js';
@@ -37,7 +38,14 @@ import {
   type VisitChange,
   type VisitDetails,
 } from '../messages.js';
-import { deadLetterReason, deliveryActivityOptions } from './delivery-retries.js';
+import {
+  deadLetterReason,
+  deliveryActivityOptions,
+  firstAttemptFailure,
+  firstAttemptHttpTimeoutMs,
+  firstAttemptOptions,
+  retriesAfterFirstAttempt,
+} from './delivery-retries.js';
 import { currentTraceContext, withTraceContext } from './tracing.js';
 
 type RegistryActivities = ReturnType<typeof createRegistryActivities>;
@@ -46,6 +54,14 @@ type DeliveryActivities = ReturnType<typeof createDeliveryActivities>;
 const visitRecords = proxyActivities<RegistryActivities & Pick<DeliveryActivities, 'markDeliveryFailed'>>({
   startToCloseTimeout: '30s',
   // Postgres outages are waited out; a caller bounded by its own timeout can retry the create.
+  retry: { initialInterval: '500ms', maximumInterval: '30s', nonRetryableErrorTypes: [ErrorType.Conflict] },
+});
+
+// The registration as a local activity: its one statement inserts the row with the announcement claim, and a retry
+// (or a replay after a crash) finds that row and the same claim, so running it again is harmless. Short: it must end
+// well inside the workflow task; Postgres outages are still waited out (longer retries go through timers).
+const localRecords = proxyLocalActivities<Pick<RegistryActivities, 'registerVisit'>>({
+  startToCloseTimeout: '5s',
   retry: { initialInterval: '500ms', maximumInterval: '30s', nonRetryableErrorTypes: [ErrorType.Conflict] },
 });
 
@@ -59,6 +75,10 @@ const intakeNotes = proxyLocalActivities<ReturnType<typeof createIntakeActivitie
 export const INTAKE_PATCH = 'durable-intake-v1';
 /** Marks histories where a creator that joined a running registration also links its Quickbase record. */
 export const LINK_AFTER_JOIN_PATCH = 'link-after-joined-registration-v1';
+/** Marks histories whose initial deliveries make their first attempt as a local activity. */
+export const LOCAL_FIRST_ATTEMPT_PATCH = 'local-first-attempt-v1';
+/** Marks histories whose registration ran as a local activity. */
+export const LOCAL_REGISTRATION_PATCH = 'local-registration-v1';
 const KEPT_REJECTIONS = 100;
 const KEPT_INTAKE_OUTCOMES = 200;
 
@@ -86,6 +106,7 @@ export class VisitRun {
   private intakeDrain: Promise<void> | undefined;
   private published: { status: string; deliveryState: DeliveryState } | undefined;
   private readonly deliveryActivities: DeliveryActivities;
+  private readonly firstAttempt: DeliveryActivities;
   private readonly workflowId = workflowInfo().workflowId;
 
   constructor(private readonly input: SiteVisitWorkflowInput) {
@@ -100,6 +121,7 @@ export class VisitRun {
     this.intakeOutcomes = carried?.intake ?? [];
     this.pendingIntake = carried?.pendingIntake ?? [];
     this.deliveryActivities = proxyActivities<DeliveryActivities>(deliveryActivityOptions(input.settings.delivery));
+    this.firstAttempt = proxyLocalActivities<DeliveryActivities>(firstAttemptOptions(input.settings.delivery));
   }
 
   // ---- creation ----------------------------------------------------------------------------------
@@ -139,7 +161,8 @@ export class VisitRun {
   private async register(request: CreateVisitInput): Promise<boolean> {
     const { clientId, clientTicketNumber } = this.input;
     const ticketCreatedEventId = newEventId();
-    const result = await visitRecords
+    const registry = patched(LOCAL_REGISTRATION_PATCH) ? localRecords : visitRecords;
+    const result = await registry
       .registerVisit({
         workflowId: this.workflowId,
         clientId,
@@ -345,7 +368,7 @@ export class VisitRun {
     record.status = 'delivering';
     this.publishProgress();
     try {
-      const result = await this.deliveryActivities.deliverEvent({
+      const input: DeliverEventInput = {
         envelope: record.envelope,
         origin: record.origin,
         clientId: this.input.clientId,
@@ -353,7 +376,10 @@ export class VisitRun {
         kind: 'initial',
         visitWorkflowId: this.workflowId,
         delivery: this.input.settings.delivery,
-      });
+      };
+      const result = patched(LOCAL_FIRST_ATTEMPT_PATCH)
+        ? await this.deliverLocalFirst(record, input)
+        : await this.deliveryActivities.deliverEvent(input);
       record.status = result.status;
       record.lastError = undefined;
     } catch (err) {
@@ -363,6 +389,31 @@ export class VisitRun {
       await visitRecords.markDeliveryFailed({ eventId: record.envelope.id, deliveryId: record.deliveryId, reason: record.lastError });
     }
     this.publishProgress();
+  }
+
+  /**
+   * Attempt 1 as a local activity: its outcome is recorded with this workflow task (no activity task, no second
+   * workflow task). A retryable failure hands the same delivery to the regular activity, which counts on from
+   * attempt 2 and keeps the horizon of the first attempt; a final one (410, refused) throws, as the activity would.
+   */
+  private async deliverLocalFirst(record: EventRecord, input: DeliverEventInput): Promise<DeliverEventResult> {
+    const policy = input.delivery;
+    const firstAttemptAtMs = Date.now();
+    try {
+      return await this.firstAttempt.deliverEvent({ ...input, httpTimeoutMs: firstAttemptHttpTimeoutMs(policy) });
+    } catch (err) {
+      const failure = firstAttemptFailure(err);
+      if (failure.final) throw err;
+      record.status = 'retrying';
+      record.lastError = failure.errorClass;
+      this.publishProgress();
+      // The wait Temporal would have made before attempt 2 (or what a Retry-After asked for).
+      await sleep(failure.retryDelayMs ?? policy.initialIntervalMs);
+      const remainingMs = policy.horizonMs - (Date.now() - firstAttemptAtMs);
+      if (remainingMs <= 0) throw err;
+      const retries = proxyActivities<DeliveryActivities>(retriesAfterFirstAttempt(policy, remainingMs));
+      return await retries.deliverEvent({ ...input, attemptOffset: 1, firstAttemptAtMs });
+    }
   }
 
   recordDeliveryOutcome(outcome: DeliveryOutcome): void {

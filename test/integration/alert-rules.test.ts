@@ -105,6 +105,10 @@ describe('shipped alert rules and dashboard', () => {
       payload: { clientId: `metrics-${uniqueTicket().toLowerCase()}`.slice(0, 60), name: 'Metrics', apiEnabled: true, webhookUrl: `${receiver.url}/hooks` },
     });
     expect(created.statusCode).toBe(201);
+    // A first attempt answered 500, so the retry runs as a regular activity (first attempts are local): the SDK's
+    // activity metrics, which the task-queue alerts use, exist once one has run.
+    let answered = 0;
+    receiver.respond(() => (answered++ === 0 ? { status: 500, body: 'once' } : { status: 200, body: 'ok' }));
     const visit = await app.inject({
       method: 'POST',
       url: '/v1/site-visits',
@@ -112,7 +116,7 @@ describe('shipped alert rules and dashboard', () => {
       payload: { clientTicketNumber: uniqueTicket(), clientSiteId: 'STORE-1' },
     });
     expect(visit.statusCode).toBe(201);
-    await receiver.waitForRequests(1);
+    await receiver.waitForRequests(2);
 
     const workerUrl = `http://127.0.0.1:${(workerMetrics.address() as AddressInfo).port}/metrics`;
     // The SDK registers a metric on first use: wait until the delivery's activity task shows up.

@@ -4,7 +4,10 @@
  * own endpoint answers and reads only its own requests.
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VisitCommand } from '../../src/domain/visit.js';
 import {
@@ -18,6 +21,8 @@ import {
   type VisitView,
 } from '../../src/messages.js';
 import { verifySsnWebhook, WebhookVerificationError } from '../../src/verify.js';
+import { LOCAL_FIRST_ATTEMPT_PATCH } from '../../src/workflows/visit-run.js';
+import { decodePayloads, textOf } from '../helpers/history.js';
 import { insertSecret } from '../helpers/keys.js';
 import { Receiver, type ReceivedRequest, type Reply } from '../helpers/receiver.js';
 import { createTestClient, startTestStack, uniqueTicket, type TestClient, type TestStack } from '../helpers/stack.js';
@@ -157,6 +162,32 @@ async function deliveriesOf(target: TestStack, eventId: string) {
   return rows;
 }
 
+// ---- what the visit's history shows of its deliveries -------------------------------------------------
+
+/**
+ * Local activities are recorded as `core_local_activity` markers with the workflow task that ran them; a regular
+ * activity as ActivityTaskScheduled (once per activity, whatever its retries).
+ */
+async function deliveryTrace(target: TestStack, workflowId: string) {
+  const history = await target.client.workflow.getHandle(workflowId).fetchHistory();
+  const events = history.events ?? [];
+  // The SDK core's own marker data (plain JSON, not our payload) names the local activity's type.
+  const localTypes = events
+    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+    .map((e) => {
+      const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
+      return (JSON.parse(Buffer.from(data ?? []).toString('utf8')) as { activity_type?: string }).activity_type;
+    });
+  const scheduled = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((name) => name != null);
+  return {
+    localAttempts: localTypes.filter((t) => t === 'deliverEvent').length,
+    scheduledDeliveries: scheduled.filter((t) => t === 'deliverEvent').length,
+    /** Registrations as local activities, and as regular ones. */
+    registrations: { local: localTypes.filter((t) => t === 'registerVisit').length, scheduled: scheduled.filter((t) => t === 'registerVisit').length },
+    patched: textOf(history).includes(LOCAL_FIRST_ATTEMPT_PATCH),
+  };
+}
+
 // ---- the default test stack -------------------------------------------------------------------------
 
 describe('delivery on the default test policy', () => {
@@ -211,9 +242,60 @@ describe('delivery on the default test policy', () => {
     expect(() => verifySsnWebhook(r.body, h, [other])).toThrow(WebhookVerificationError);
   });
 
+  it('makes a first attempt that succeeds as a local activity: a marker in history, no delivery activity scheduled', async () => {
+    const client = await hookClient(stack);
+    const visit = await openVisit(stack, client);
+    await visit.change({ type: 'assignRep', fieldRepName: 'Local Rep' });
+    const details = await waitFor(async () => {
+      const d = await visit.details();
+      return d.events.length === 2 && d.events.every((e) => e.status === 'delivered') ? d : undefined;
+    }, { what: 'both events delivered' });
+    const requests = client.requests();
+    expect(requests.map((r) => [eventIdOf(r), r.headers['x-ssn-attempt']])).toEqual(details.events.map((e) => [e.envelope.id, '1']));
+    for (const e of details.events) {
+      expect((await attemptsOf(stack, e.envelope.id)).map((a) => [a.attempt, a.delivery_id, a.status_code])).toEqual([[1, e.deliveryId, 200]]);
+      await waitForEventStatus(stack, e.envelope.id, 'delivered');
+    }
+    // The registration too is a local activity: creating the visit and delivering both events scheduled no activity task.
+    expect(await deliveryTrace(stack, visit.workflowId)).toEqual({ localAttempts: 2, scheduledDeliveries: 0, registrations: { local: 1, scheduled: 0 }, patched: true });
+  });
+
+  it('hands a failed first attempt to the regular activity: attempt 2 under the same event and delivery IDs', async () => {
+    const client = await hookClient(stack, { respond: (r, i) => (envelopeOf(r).type === 'rep.assigned' && i === 1 ? { status: 503, body: 'later' } : OK) });
+    const visit = await openVisit(stack, client);
+    await client.waitForRequests(1);
+    await visit.change({ type: 'assignRep', fieldRepName: 'Second Try' });
+    const [first, second] = await client.waitForRequests(2, (r) => envelopeOf(r).type === 'rep.assigned');
+    const assigned = await visit.event('rep.assigned');
+    await waitForEventStatus(stack, assigned.envelope.id, 'delivered');
+    await waitFor(async () => (await visit.event('rep.assigned')).status === 'delivered', { what: 'rep.assigned delivered in the workflow' });
+
+    expect([first, second].map((r) => [eventIdOf(r!), r!.headers['x-ssn-delivery-id'], r!.headers['x-ssn-attempt']])).toEqual([
+      [assigned.envelope.id, assigned.deliveryId, '1'],
+      [assigned.envelope.id, assigned.deliveryId, '2'],
+    ]);
+    expect(second!.body).toBe(first!.body);
+    expect((await attemptsOf(stack, assigned.envelope.id)).map((a) => [a.attempt, a.delivery_id, a.status_code])).toEqual([
+      [1, assigned.deliveryId, 503],
+      [2, assigned.deliveryId, 200],
+    ]);
+    // ticket.created and the first try of rep.assigned were local; the retry is the one regular activity.
+    expect(await deliveryTrace(stack, visit.workflowId)).toMatchObject({ localAttempts: 2, scheduledDeliveries: 1, patched: true });
+    await waitFor(async () => (await visit.deliveryState()) === 'ok', { what: 'SsnDeliveryState ok' });
+
+    // RECORD_HISTORY=1 records the replay test's fixture of this code path (a local registration, local first attempts,
+    // one handed on); local-first-attempt-history.json is the same, recorded before the registration was local.
+    // Payloads decoded first: the test keys are made per run (the encrypted fixture has its own test).
+    if (process.env.RECORD_HISTORY) {
+      const history = await stack.client.workflow.getHandle(visit.workflowId).fetchHistory();
+      await decodePayloads(history, stack.client.options.loadedDataConverter.payloadCodecs);
+      await writeFile(path.resolve(import.meta.dirname, '../fixtures/local-registration-history.json'), historyToJSON(history));
+    }
+  });
+
   it('retries 500, 500, 500 and delivers on attempt 4 under one event ID and one delivery ID', async () => {
     const client = await hookClient(stack, { respond: (_r, i) => (i < 3 ? { status: 500, body: 'boom' } : OK) });
-    await openVisit(stack, client);
+    const visit = await openVisit(stack, client);
     const requests = await client.waitForRequests(4);
     const eventId = eventIdOf(requests[0]!);
     await waitForEventStatus(stack, eventId, 'delivered');
@@ -235,6 +317,8 @@ describe('delivery on the default test policy', () => {
     ]);
     expect(new Set(attempts.map((a) => a.delivery_id))).toEqual(deliveryIds);
     expect(await deliveriesOf(stack, eventId)).toEqual([{ delivery_id: [...deliveryIds][0], kind: 'initial', status: 'delivered' }]);
+    // Attempt 1 was the local one; 2-4 are the one regular activity's retries.
+    expect(await deliveryTrace(stack, visit.workflowId)).toMatchObject({ localAttempts: 1, scheduledDeliveries: 1 });
   });
 
   it('times out a hanging endpoint and delivers on the retry', async () => {
@@ -276,8 +360,9 @@ describe('delivery on the default test policy', () => {
     );
     expect(clientRows[0]).toMatchObject({ enabled: false });
     expect(clientRows[0]!.disabled_reason).toContain('410');
-    // Not retried: a 410 is final.
+    // Not retried: a 410 is final, on the local first attempt as on any other.
     expect((await attemptsOf(stack, createdId)).map((a) => a.status_code)).toEqual([410]);
+    expect(await deliveryTrace(stack, visit.workflowId)).toMatchObject({ localAttempts: 1, scheduledDeliveries: 0 });
 
     await visit.change({ type: 'assignRep', fieldRepName: 'Dana Field' });
     const assigned = await waitFor(async () => {
@@ -605,30 +690,55 @@ describe('a worker killed mid-delivery', () => {
     await crashy?.shutdown();
   });
 
+  // The first attempt is a local activity, which a worker shutting down lets finish: the attempt interrupted here is
+  // attempt 2, the regular activity's (a real crash during attempt 1 would make attempt 1 again, same IDs).
   it('delivers the event after the worker comes back', async () => {
     let hang = true;
-    const client = await hookClient(crashy, { respond: () => (hang ? { status: 200, hang: true } : OK) });
+    const client = await hookClient(crashy, { respond: (_r, i) => (i === 0 ? { status: 500, body: 'first' } : hang ? { status: 200, hang: true } : OK) });
     const visit = await openVisit(crashy, client);
-    const [first] = await client.waitForRequests(1);
+    const [first, hanging] = await client.waitForRequests(2);
     const eventId = eventIdOf(first!);
+    expect(hanging!.headers['x-ssn-attempt']).toBe('2');
 
     await crashy.stopWorker();
     const stoppedAt = Date.now();
     hang = false;
     await crashy.startWorker();
 
-    const [, second] = await client.waitForRequests(2);
-    expect(second!.at).toBeGreaterThanOrEqual(stoppedAt);
-    expect(eventIdOf(second!)).toBe(eventId);
-    expect(second!.headers['x-ssn-delivery-id']).toBe(first!.headers['x-ssn-delivery-id']);
-    expect(Number(second!.headers['x-ssn-attempt'])).toBeGreaterThanOrEqual(2);
+    const [, , third] = await client.waitForRequests(3);
+    expect(third!.at).toBeGreaterThanOrEqual(stoppedAt);
+    expect(eventIdOf(third!)).toBe(eventId);
+    expect(third!.headers['x-ssn-delivery-id']).toBe(first!.headers['x-ssn-delivery-id']);
+    expect(Number(third!.headers['x-ssn-attempt'])).toBeGreaterThanOrEqual(3);
     await waitForEventStatus(crashy, eventId, 'delivered');
     // The interrupted attempt was cut short by the worker's death, not by the (10 s) HTTP timeout.
-    expect(second!.at - first!.at).toBeLessThan(9_000);
+    expect(third!.at - hanging!.at).toBeLessThan(9_000);
     expect((await attemptsOf(crashy, eventId)).filter((a) => a.status_code === 200).map((a) => a.attempt)).toEqual([
-      Number(second!.headers['x-ssn-attempt']),
+      Number(third!.headers['x-ssn-attempt']),
     ]);
     await waitFor(async () => (await visit.event('ticket.created')).status === 'delivered', { what: 'delivered in the workflow' });
-    expect(verifySsnWebhook(second!.body, second!.headers, [client.secret]).id).toBe(eventId);
+    expect(verifySsnWebhook(third!.body, third!.headers, [client.secret]).id).toBe(eventId);
+  });
+
+  // The same stack's 10 s HTTP timeout: the local first attempt gives up after 5 s, the regular activity after 10.
+  it('retries a receiver slower than the first attempt\'s timeout with the regular activity, which waits longer', async () => {
+    const client = await hookClient(crashy, { respond: () => ({ status: 200, delayMs: 6_500 }) });
+    const visit = await openVisit(crashy, client);
+    const [first, second] = await client.waitForRequests(2, undefined, 20_000);
+    const eventId = eventIdOf(first!);
+    await waitForEventStatus(crashy, eventId, 'delivered', 20_000);
+    expect([first, second].map((r) => [eventIdOf(r!), r!.headers['x-ssn-delivery-id'], r!.headers['x-ssn-attempt']])).toEqual([
+      [eventId, first!.headers['x-ssn-delivery-id'], '1'],
+      [eventId, first!.headers['x-ssn-delivery-id'], '2'],
+    ]);
+    // Attempt 1 was given up at its 5 s timeout (and logged), not at the policy's 10 s.
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(4_900);
+    expect(second!.at - first!.at).toBeLessThan(9_000);
+    expect((await attemptsOf(crashy, eventId)).map((a) => [a.attempt, a.status_code, a.error_class])).toEqual([
+      [1, null, 'timeout'],
+      [2, 200, null],
+    ]);
+    expect(client.requests()).toHaveLength(2);
+    expect(await deliveryTrace(crashy, visit.workflowId)).toMatchObject({ localAttempts: 1, scheduledDeliveries: 1 });
   });
 });

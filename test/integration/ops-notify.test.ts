@@ -49,9 +49,11 @@ describe('a 410 from a client endpoint', () => {
     let release!: () => void;
     const together = new Promise<void>((resolve) => (release = resolve));
     endpoint.respond(() => ({ status: 410, body: 'gone', after: together }));
-    await createVisits(stack, client, 3);
+    // Not awaited before the release: a creation answers once its ticket.created's first (local) attempt is done.
+    const creating = createVisits(stack, client, 3);
     await endpoint.waitForRequests(3, (r) => r.path === '/gone');
     release();
+    await creating;
     await waitFor(async () => (await eventStatuses(stack, client.clientId)).every((s) => s === 'failed') || undefined, { what: 'the three dead letters' });
     // Later events find the endpoint disabled: undelivered, no POST, no new notification.
     await createVisits(stack, client, 2);

@@ -49,6 +49,23 @@ describe('replay', () => {
     await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, 'traced-visit');
   });
 
+  // Recorded with the local first attempt (test/integration/delivery.test.ts, 'hands a failed first attempt ...'):
+  // ticket.created delivered by a local activity, rep.assigned's local attempt answered 503, then the regular activity.
+  // local-registration-history.json: the same visit, recorded once the registration was a local activity too.
+  it.each([
+    ['local-first-attempt-history.json', 2],
+    ['local-registration-history.json', 3],
+  ])('replays the committed history %s of local first attempts, one handed on to the regular activity', async (name, localActivities) => {
+    const file = path.resolve(import.meta.dirname, '../fixtures', name);
+    const history = JSON.parse(await readFile(file, 'utf8')) as {
+      events: { eventType: string; markerRecordedEventAttributes?: { markerName?: string }; activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }[];
+    };
+    const markers = history.events.map((e) => e.markerRecordedEventAttributes?.markerName).filter((name) => name !== undefined);
+    expect(markers.filter((name) => name === 'core_local_activity')).toHaveLength(localActivities);
+    expect(history.events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverEvent')).toHaveLength(1);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, name);
+  });
+
   // Recorded with the payload codec on, across a key rotation (test/integration/encryption.test.ts): payloads under
   // rec-k1 until the rotation, rec-k2 after. The keys are the fixture's own (encrypted-visit-keys.json).
   it('replays the committed encrypted history (two payload keys) with the codec, and not without it', async () => {

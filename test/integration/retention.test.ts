@@ -108,13 +108,15 @@ describe('retention', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     receiver.respond(() => ({ status: 200, body: 'ok', after: held }));
     const tickets = Array.from({ length: 4 }, () => uniqueTicket('LIVE'));
-    const live = await Promise.all(
+    // Not awaited before the release: a creation answers once its ticket.created's first (local) attempt is done.
+    const creating = Promise.all(
       tickets.map((ticket) => stack.visits.createVisit({ clientId: client.clientId, clientTicketNumber: ticket, clientSiteId: 'STORE-2', origin: 'api' })),
     );
-    await receiver.waitForRequests(live.length);
+    await receiver.waitForRequests(tickets.length);
 
     const first: RetentionResult = await runRetention();
     release();
+    const live = await creating;
 
     expect(first.events).toBe(due.length);
     expect(first.deliveries).toBe(due.length);
