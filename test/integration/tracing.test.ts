@@ -210,9 +210,12 @@ describe('traces end to end', () => {
     await hooks.waitForRequests(3, (r) => (JSON.parse(r.body) as EventEnvelope).resourceId === visitId);
     const row = await stack.db.query<{ workflow_id: string }>('SELECT workflow_id FROM visits WHERE visit_id = $1', [visitId]);
     const workflowId = row.rows[0]!.workflow_id;
-    // The third delivery's result recorded too: the history ends with every event delivered.
+    // The third delivery's result recorded too: the history ends with every event delivered. The registration and
+    // the deliveries' first attempts are local activities (markers); a retried one ends as a completed activity.
     const handle = stack.client.workflow.getHandle(workflowId);
-    await waitFor(async () => (await handle.fetchHistory()).events!.filter((e) => e.activityTaskCompletedEventAttributes).length >= 4, { what: 'four completed activities' });
+    const finished = (e: { activityTaskCompletedEventAttributes?: unknown; markerRecordedEventAttributes?: { markerName?: string | null } | null }) =>
+      e.activityTaskCompletedEventAttributes != null || e.markerRecordedEventAttributes?.markerName === 'core_local_activity';
+    await waitFor(async () => (await handle.fetchHistory()).events!.filter(finished).length >= 4, { what: 'four finished activities (registration and three deliveries)' });
     const history = await handle.fetchHistory();
     expect(textOf(history)).toContain(EVENT_TRACE_PATCH); // the patch marker: this history carries trace contexts
     // The prebuilt test bundle has no tracing interceptors.
