@@ -19,20 +19,16 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../src/config.js';
-import { createPool } from '../src/db/pool.js';
 import { createLogger } from '../src/logger.js';
-import { installRuntime } from '../src/runtime.js';
-import { connectClient, connectWorker } from '../src/temporal/connect.js';
 import { VisitService } from '../src/visits/service.js';
 import { packageVersion } from '../src/worker.js';
 import { WORKFLOW_BUNDLE_OPTIONS } from '../src/worker/bundle-options.js';
 import { Cleanups, startBenchPostgres, startDevServer, stopProcess } from './infra.js';
-import { Completions, describeError, runPool, type Harness } from './measure.js';
+import { describeError, runPool, type Harness } from './measure.js';
 import type { MemoryAnswer, MemoryFigures, MemoryProbe } from './memory-probe.js';
 import { MEMORY_TARGETS } from './memory-targets.js';
 import { OUT_DIR, parseParams, ROOT } from './params.js';
-import { createBenchClient, envFor, type Shared } from './phases/shared.js';
-import { startVerifyingReceiver } from './receiver.js';
+import { connectStack, createBenchClient, envFor, type Shared } from './phases/shared.js';
 
 
 export interface MemoryLevel {
@@ -88,25 +84,7 @@ async function startStack(h: Harness, cleanups: Cleanups, preload: boolean): Pro
   h.say(`  workflow bundle: ${Math.round(bundle.code.length / 1024)} KiB`);
   const logger = createLogger({ level: 'warn', name: 'ssn-bench-memory' });
   const partial = { h, address: temporal.address, databaseUrl: postgres.url, bundlePath };
-  const config = loadConfig(envFor(partial, 'bench'), packageVersion());
-  installRuntime(config, logger, { handleSignals: false });
-  const db = createPool(postgres.url, 20);
-  cleanups.add('postgres pool', () => db.end());
-  const { connection, client } = await connectClient(config, {});
-  cleanups.add('temporal client', () => connection.close());
-  const nativeConnection = await connectWorker(config, {});
-  cleanups.add('worker connection', () => nativeConnection.close());
-  const secrets = new Map<string, string>();
-  const ticketCreated = new Completions();
-  const receiver = await startVerifyingReceiver({
-    secretOf: (clientId) => secrets.get(clientId),
-    onEvent: ({ event, at }) => {
-      if (event.type === 'ticket.created') ticketCreated.done(event.resourceId, at);
-    },
-  });
-  cleanups.add('receiver', () => receiver.close());
-  const stamp = Date.now().toString(36);
-  return { ...partial, db, client, nativeConnection, logger, receiver, secrets, ticketCreated, repAssigned: new Completions(), stamp, cleanups };
+  return (await connectStack(partial, { logger, dbPool: 20, cleanups })).shared;
 }
 
 /** The worker child with --expose-gc, once ready; `ask` sends it a probe and waits for the answer. */

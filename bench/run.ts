@@ -25,23 +25,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import pino from 'pino';
-import { loadConfig, type Config } from '../src/config.js';
-import { createPool } from '../src/db/pool.js';
+import type { Config } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { installRuntime } from '../src/runtime.js';
-import { connectClient, connectWorker } from '../src/temporal/connect.js';
-import { packageVersion } from '../src/worker.js';
 import { WORKFLOW_BUNDLE_OPTIONS } from '../src/worker/bundle-options.js';
 import { Cleanups, cpuSnapshot, serverRequests, startBenchPostgres, startDevServer } from './infra.js';
-import { Completions, type Harness } from './measure.js';
+import type { Harness } from './measure.js';
 import { OUT_DIR, parseParams, ROOT } from './params.js';
 import { phaseBaseline } from './phases/baseline.js';
 import { phaseFullPath } from './phases/full-path.js';
 import { creationSummary, phaseCreationBaseline, phaseCreationVisits, type CreationRun } from './phases/creation.js';
 import { phaseIntake } from './phases/intake.js';
 import { phaseOpenVisits, type OpenVisitsResult } from './phases/open-visits.js';
-import { envFor, type Shared } from './phases/shared.js';
-import { startVerifyingReceiver } from './receiver.js';
+import { connectStack, type Shared } from './phases/shared.js';
 import { printAnalysis, printDetails, printTable, resultFile, summarizeRounds, type Rounds } from './report.js';
 import { round2 } from './stats.js';
 
@@ -81,29 +76,7 @@ async function startStack(h: Harness, cleanups: Cleanups): Promise<Started> {
   cleanups.add('log file', async () => destination.flushSync());
   const logger = createLogger({ level: params.logLevel, name: 'ssn-bench', destination });
   const partial = { h, address: temporal.value.address, databaseUrl: postgres.value.url, bundlePath };
-  const config = loadConfig(envFor(partial, 'bench'), packageVersion());
-  installRuntime(config, logger, { handleSignals: false });
-
-  const db = createPool(postgres.value.url, params.dbPool);
-  cleanups.add('postgres pool', () => db.end());
-  const { connection, client } = await connectClient(config, {});
-  cleanups.add('temporal client', () => connection.close());
-  const nativeConnection = await connectWorker(config, {});
-  cleanups.add('worker connection', () => nativeConnection.close());
-
-  const secrets = new Map<string, string>();
-  const ticketCreated = new Completions();
-  const repAssigned = new Completions();
-  const receiver = await startVerifyingReceiver({
-    secretOf: (clientId) => secrets.get(clientId),
-    onEvent: ({ event, at }) => {
-      if (event.type === 'ticket.created') ticketCreated.done(event.resourceId, at);
-      else if (event.type === 'rep.assigned') repAssigned.done(`${event.resourceId}|${String(event.data.fieldRepName)}`, at);
-    },
-  });
-  cleanups.add('receiver', () => receiver.close());
-  const stamp = `${Date.now().toString(36)}`;
-  const shared = { ...partial, db, client, nativeConnection, logger, receiver, secrets, ticketCreated, repAssigned, stamp, cleanups };
+  const { shared, config } = await connectStack(partial, { logger, dbPool: params.dbPool, cleanups });
   return { shared, cli, postgres: postgres.value.server, config };
 }
 

@@ -5,15 +5,17 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import { sealSecret } from '../../src/clients/secret-box.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { newKeyEntry, parseKeyring } from '../../src/crypto/keyring.js';
-import type { Db } from '../../src/db/pool.js';
+import { createPool, type Db } from '../../src/db/pool.js';
 import type { Logger } from '../../src/logger.js';
+import { installRuntime } from '../../src/runtime.js';
+import { connectClient, connectWorker } from '../../src/temporal/connect.js';
 import { packageVersion } from '../../src/worker.js';
 import { createMetrics } from '../../src/metrics.js';
 import { VisitService } from '../../src/visits/service.js';
 import { createSiteVisitWorker, runWorker } from '../../src/worker/start.js';
 import type { Cleanups } from '../infra.js';
-import { describeError, type Completions, type Harness } from '../measure.js';
-import type { VerifyingReceiver } from '../receiver.js';
+import { Completions, describeError, type Harness } from '../measure.js';
+import { startVerifyingReceiver, type VerifyingReceiver } from '../receiver.js';
 
 export interface Shared {
   h: Harness;
@@ -49,6 +51,38 @@ export function envFor(s: Pick<Shared, 'address' | 'databaseUrl' | 'bundlePath' 
     WEBHOOK_ALLOWED_PRIVATE_CIDRS: '127.0.0.0/8',
     LOG_LEVEL: s.h.params.logLevel,
   };
+}
+
+/**
+ * What every bench run builds on its dev server, Postgres and bundle (bench/run.ts, bench/memory.ts): the config,
+ * the SDK runtime, a Postgres pool, the Temporal connections and the verifying receiver with its completions.
+ */
+export async function connectStack(
+  partial: Pick<Shared, 'address' | 'databaseUrl' | 'bundlePath' | 'h'>,
+  opts: { logger: Logger; dbPool: number; cleanups: Cleanups },
+): Promise<{ shared: Shared; config: Config }> {
+  const { logger, cleanups } = opts;
+  const config = loadConfig(envFor(partial, 'bench'), packageVersion());
+  installRuntime(config, logger, { handleSignals: false });
+  const db = createPool(partial.databaseUrl, opts.dbPool);
+  cleanups.add('postgres pool', () => db.end());
+  const { connection, client } = await connectClient(config, {});
+  cleanups.add('temporal client', () => connection.close());
+  const nativeConnection = await connectWorker(config, {});
+  cleanups.add('worker connection', () => nativeConnection.close());
+  const secrets = new Map<string, string>();
+  const ticketCreated = new Completions();
+  const repAssigned = new Completions();
+  const receiver = await startVerifyingReceiver({
+    secretOf: (clientId) => secrets.get(clientId),
+    onEvent: ({ event, at }) => {
+      if (event.type === 'ticket.created') ticketCreated.done(event.resourceId, at);
+      else if (event.type === 'rep.assigned') repAssigned.done(`${event.resourceId}|${String(event.data.fieldRepName)}`, at);
+    },
+  });
+  cleanups.add('receiver', () => receiver.close());
+  const stamp = Date.now().toString(36);
+  return { shared: { ...partial, db, client, nativeConnection, logger, receiver, secrets, ticketCreated, repAssigned, stamp, cleanups }, config };
 }
 
 export const configFor = (s: Shared, taskQueue: string): Config => loadConfig(envFor(s, taskQueue), packageVersion());
