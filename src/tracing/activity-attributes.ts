@@ -27,6 +27,8 @@ interface DeliveryLike {
   deliveryId?: unknown;
   kind?: unknown;
   eventId?: unknown;
+  /** Attempts made before this activity (the local first attempt), as DeliverEventInput.attemptOffset. */
+  attemptOffset?: unknown;
 }
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v.length <= 200 ? v : undefined);
@@ -48,7 +50,9 @@ export class SsnActivityAttributes implements ActivityInboundCallsInterceptor {
     setIf(span, ATTR.clientId, text(arg.clientId));
     setIf(span, ATTR.deliveryId, text(arg.deliveryId));
     setIf(span, ATTR.deliveryKind, text(arg.kind));
-    span.setAttribute(ATTR.attempt, this.ctx.info.attempt);
+    // The delivery's attempt, as x-ssn-attempt counts it: the regular activity after a local first attempt starts at 2.
+    const offset = typeof arg.attemptOffset === 'number' ? arg.attemptOffset : 0;
+    span.setAttribute(ATTR.attempt, this.ctx.info.attempt + offset);
     const result = (await next(input)) as { status?: unknown; statusCode?: unknown } | undefined;
     if (result !== null && typeof result === 'object') {
       setIf(span, ATTR.deliveryStatus, text(result.status));
